@@ -1,0 +1,34 @@
+// Embedded mode (`npm start`): source -> stats -> memory store -> HTTP in one process, no broker.
+import { loadConfig } from '../../internal/config/config.js';
+import { EmbeddedPipeline } from '../../internal/embedded/embedded-pipeline.js';
+import { createHttpApp } from '../../internal/http/app.js';
+import { startHttpServer } from '../../internal/http/server.js';
+import { handleShutdown, runMain } from '../../internal/lifecycle/run-main.js';
+import { createLogger } from '../../internal/log/logger.js';
+import { MemoryStatsStore } from '../../internal/store/memory-store.js';
+
+runMain(async () => {
+  const config = loadConfig();
+  const log = createLogger({
+    level: config.log.level,
+    pretty: config.log.pretty,
+    name: 'wikistream-embedded',
+  });
+  const store = new MemoryStatsStore(config.dedupWindow);
+  const pipeline = new EmbeddedPipeline(config, store, log);
+  await pipeline.start();
+  const app = createHttpApp({ store, ready: async () => true, log: log.child({ component: 'http' }) });
+  const server = await startHttpServer(app, config.http.host, config.http.port);
+  log.info(
+    { port: server.port, url: config.source.url, dataDir: config.dataDir },
+    'embedded pipeline running',
+  );
+  handleShutdown(
+    [
+      { what: 'stop source and write final checkpoint', run: () => pipeline.stop() },
+      { what: 'close HTTP server', run: () => server.close() },
+    ],
+    config.shutdownTimeoutMs,
+    log,
+  );
+});

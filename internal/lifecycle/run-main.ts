@@ -1,0 +1,58 @@
+import { WikistreamError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+
+/** What a binary registers to stop cleanly; `what` names it in the log line if it hangs. */
+export interface ShutdownStep {
+  readonly what: string;
+  run(): Promise<void>;
+}
+
+/**
+ * Runs a binary's `main`. A bad configuration ends the process with its one-line message and exit
+ * code 2, no stack trace: operators read it in `docker compose logs`.
+ */
+export function runMain(main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    if (err instanceof WikistreamError && err.code === 'CONFIG_INVALID') {
+      process.stderr.write(`wikistream: ${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`wikistream: start-up failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  });
+}
+
+/**
+ * On SIGINT/SIGTERM, runs the steps in order within `timeoutMs`; exit 0 when all finished, else
+ * exit 1 with a log line naming the step that hung. A second signal exits at once.
+ */
+export function handleShutdown(steps: readonly ShutdownStep[], timeoutMs: number, log: Logger): void {
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    stopping = true;
+    log.info({ signal, timeoutMs }, 'shutting down');
+    let current = 'start';
+    const deadline = setTimeout(() => {
+      log.error({ step: current, timeoutMs }, `shutdown did not finish in time: "${current}" hung`);
+      process.exit(1);
+    }, timeoutMs);
+    try {
+      for (const step of steps) {
+        current = step.what;
+        await step.run();
+      }
+      clearTimeout(deadline);
+      log.info('shutdown complete');
+      process.exit(0);
+    } catch (err) {
+      log.error({ err, step: current }, `shutdown step "${current}" failed`);
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', (s) => void stop(s));
+  process.on('SIGTERM', (s) => void stop(s));
+}

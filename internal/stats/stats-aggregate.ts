@@ -1,0 +1,84 @@
+import { Leaderboard } from './leaderboard.js';
+import type { StatsDelta } from './stats-delta.js';
+
+/** What `/stats` shows; maps as sorted entry lists so order survives until JSON rendering. */
+export interface StatsView {
+  readonly total: number;
+  readonly rejected: number;
+  readonly byDomain: ReadonlyArray<readonly [string, number]>;
+  readonly byUser: ReadonlyArray<readonly [string, number]>;
+  readonly byType: ReadonlyArray<readonly [string, number]>;
+  readonly bots: { readonly bot: number; readonly human: number };
+  readonly distinctDomains: number;
+  readonly distinctUsers: number;
+  /** ISO time of the newest event counted, or null before the first. */
+  readonly lastEventAt: string | null;
+}
+
+/** JSON-safe form for checkpoints. */
+export interface StatsSnapshot {
+  total: number;
+  rejected: number;
+  bots: number;
+  humans: number;
+  lastEventMs: number;
+  byDomain: Array<[string, number]>;
+  byUser: Array<[string, number]>;
+  byType: Array<[string, number]>;
+}
+
+/** All counts, kept ready for top-N reads. Grows only through `apply(delta)`. */
+export class StatsAggregate {
+  private total = 0;
+  private rejected = 0;
+  private bots = 0;
+  private humans = 0;
+  private lastEventMs = 0;
+  private readonly byDomain = new Leaderboard();
+  private readonly byUser = new Leaderboard();
+  private readonly byType = new Leaderboard();
+
+  apply(delta: StatsDelta | StatsSnapshot): void {
+    this.total += delta.total;
+    this.rejected += delta.rejected;
+    this.bots += delta.bots;
+    this.humans += delta.humans;
+    if (delta.lastEventMs > this.lastEventMs) this.lastEventMs = delta.lastEventMs;
+    for (const [key, n] of delta.byDomain) this.byDomain.increment(key, n);
+    for (const [key, n] of delta.byUser) this.byUser.increment(key, n);
+    for (const [key, n] of delta.byType) this.byType.increment(key, n);
+  }
+
+  view(limit: number): StatsView {
+    return {
+      total: this.total,
+      rejected: this.rejected,
+      byDomain: this.byDomain.entries(limit),
+      byUser: this.byUser.entries(limit),
+      byType: this.byType.entries(Number.POSITIVE_INFINITY),
+      bots: { bot: this.bots, human: this.humans },
+      distinctDomains: this.byDomain.size,
+      distinctUsers: this.byUser.size,
+      lastEventAt: this.lastEventMs > 0 ? new Date(this.lastEventMs).toISOString() : null,
+    };
+  }
+
+  snapshot(): StatsSnapshot {
+    return {
+      total: this.total,
+      rejected: this.rejected,
+      bots: this.bots,
+      humans: this.humans,
+      lastEventMs: this.lastEventMs,
+      byDomain: [...this.byDomain.all()],
+      byUser: [...this.byUser.all()],
+      byType: [...this.byType.all()],
+    };
+  }
+
+  static fromSnapshot(snapshot: StatsSnapshot): StatsAggregate {
+    const aggregate = new StatsAggregate();
+    aggregate.apply(snapshot);
+    return aggregate;
+  }
+}

@@ -1,0 +1,33 @@
+import type { BatchPlan, PartitionKey, PartitionPosition } from '../stats/batch-plan.js';
+import type { StatsView } from '../stats/stats-aggregate.js';
+
+export type ApplyResult = 'applied' | 'already-applied';
+
+/**
+ * The port the consumer writes to and `/stats` reads from. Implementations: `MemoryStatsStore`
+ * (one process; durable through a local checkpoint) and `CassandraStatsStore`. Both run through
+ * `runStoreContract` (store-contract.ts).
+ *
+ * Exactly-once contract: the store owns each partition's position (next offset + recent ids).
+ * A batch is planned against `position()` and applied with `apply()`, which is atomic (effect and
+ * new position together) and idempotent (a plan already applied is a no-op). Offsets are committed
+ * to Kafka only after `apply()` resolved; on (re)assignment the consumer seeks to the store's
+ * position, so the store, not the Kafka commit, is the source of truth.
+ */
+export interface StatsStore {
+  /** The partition's position, loaded from durable storage on first use after `release()`. */
+  position(partition: PartitionKey): Promise<PartitionPosition>;
+  /** Applies the plan and advances the position; throws STORE_CONFLICT (retriable) when stale. */
+  apply(plan: BatchPlan): Promise<ApplyResult>;
+  /** Drops cached positions of partitions this instance no longer owns (after a rebalance). */
+  release(partitions: readonly PartitionKey[]): void;
+  /** Counts for `/stats`, each map capped at `limit` entries (Infinity for all). */
+  read(limit: number): Promise<StatsView>;
+  /** Resolves when the backing storage answers; rejects otherwise (for `/readyz`). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function partitionId(partition: PartitionKey): string {
+  return `${partition.topic}:${partition.partition}`;
+}
