@@ -90,7 +90,7 @@ const schema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty'], { message: 'must be json or pretty' }).default('json'),
   DATA_DIR: z.string().trim().min(1, 'must be a directory path').default('./.data'),
   CHECKPOINT_INTERVAL_MS: int(100, 3_600_000).default(5_000),
-  DEDUP_WINDOW: int(1, 10_000_000).default(100_000),
+  DEDUP_WINDOW: int(1, 10_000_000).default(20_000),
   MAX_EVENT_BYTES: int(1_024, 64 * 1024 * 1024).default(512 * 1024),
   SSE_IDLE_TIMEOUT_MS: int(1_000, 3_600_000).default(60_000),
   SSE_RECONNECT_MIN_MS: int(1, 600_000).default(1_000),

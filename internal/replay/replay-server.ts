@@ -139,7 +139,7 @@ export class ReplayServer {
         if (chunk.length > 256 * 1024) break;
       }
       lastWrite = Date.now();
-      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(chunk)) await drainedOrClosed(res);
       if (dropEvery > 0 && sentHere > 0 && sentHere % dropEvery === 0) {
         res.destroy(); // an abrupt cut, as a proxy timeout would do it
         return;
@@ -159,6 +159,19 @@ export class ReplayServer {
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** Waits for backpressure to clear, removing both listeners whichever fires. */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function delay(ms: number): Promise<void> {

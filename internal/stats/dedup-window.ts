@@ -2,7 +2,7 @@
  * The last `capacity` event ids seen, in arrival order. Guarantee: an id seen again while it is
  * still among the last `capacity` distinct ids is reported as a duplicate. Older ids are forgotten
  * (memory stays bounded); a resumed stream replays at most a few events, and a producer retry
- * repeats at most its in-flight window, both far inside the default 100,000.
+ * repeats at most its in-flight window, both far inside the default 20,000 per partition.
  */
 export class DedupWindow {
   private readonly ids = new Set<string>();

@@ -1,0 +1,192 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { readRecordedEvents } from '../../internal/replay/recorded-events.js';
+import { type ReplayOptions, ReplayServer } from '../../internal/replay/replay-server.js';
+import { listeningPort, type RunningChild, startChild } from '../support/child-process.js';
+import {
+  type ExpectedCounts,
+  expectedCounts,
+  withCanariesAndDuplicates,
+} from '../support/expected-counts.js';
+import { SHARED_EVENTS_DIR } from '../support/paths.js';
+import { waitFor } from '../support/wait-for.js';
+
+const REAL = readRecordedEvents([SHARED_EVENTS_DIR]);
+const EVENTS = withCanariesAndDuplicates(REAL);
+const EXPECTED = expectedCounts(EVENTS);
+
+interface StatsBody {
+  total: number;
+  rejected: number;
+  by_domain: Record<string, number>;
+  by_user: Record<string, number>;
+  by_type: Record<string, number>;
+  bots: { bot: number; human: number };
+}
+
+async function startReplay(options: Omit<ReplayOptions, 'events'> & { events?: string[] } = {}) {
+  const replay = new ReplayServer({ events: EVENTS, heartbeatMs: 200, ...options });
+  const url = await replay.listen();
+  onTestFinished(() => replay.close());
+  return { replay, url };
+}
+
+function tempDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wikistream-embedded-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function startEmbedded(url: string, dataDir: string, extra: Record<string, string> = {}) {
+  const child = startChild('cmd/embedded/main.ts', {
+    WIKIPEDIA_STREAM_URL: url,
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: '0',
+    DATA_DIR: dataDir,
+    CHECKPOINT_INTERVAL_MS: '200',
+    SSE_RECONNECT_MIN_MS: '20',
+    SSE_RECONNECT_MAX_MS: '200',
+    ...extra,
+  });
+  const port = await listeningPort(child);
+  return { child, stats: () => fetchStats(port) };
+}
+
+async function fetchStats(port: number): Promise<StatsBody> {
+  const res = await fetch(`http://127.0.0.1:${port}/stats?limit=all`);
+  return (await res.json()) as StatsBody;
+}
+
+function expectExact(stats: StatsBody, expected: ExpectedCounts): void {
+  expect(stats.total).toBe(expected.total);
+  expect(stats.by_domain).toEqual(expected.byDomain);
+  expect(stats.by_user).toEqual(expected.byUser);
+  expect(stats.by_type).toEqual(expected.byType);
+  expect(stats.bots).toEqual(expected.bots);
+}
+
+async function statsReaching(stats: () => Promise<StatsBody>, child: RunningChild, total: number) {
+  return waitFor(
+    async () => {
+      if (child.process.exitCode !== null) throw new Error(`pipeline exited:\n${child.output()}`);
+      const body = await stats();
+      return body.total >= total ? body : undefined;
+    },
+    { timeoutMs: 60_000, message: `/stats total to reach ${total}` },
+  );
+}
+
+describe('embedded pipeline on the recorded Wikimedia events', () => {
+  it('counts exactly what an independent count of the files gives (canaries out, duplicates once)', async () => {
+    expect(EXPECTED.total).toBe(REAL.length); // the recordings hold no canaries and no duplicates
+    const ids = EVENTS.map((line) => JSON.parse(line).meta.id as string);
+    expect(ids.length - new Set(ids).size).toBeGreaterThan(20); // the test added duplicates
+    expect(EVENTS.filter((line) => line.includes('"domain":"canary"')).length).toBeGreaterThan(20);
+    const { replay, url } = await startReplay();
+    const { child, stats } = await startEmbedded(url, tempDataDir());
+    const body = await statsReaching(stats, child, EXPECTED.total);
+    expectExact(body, EXPECTED);
+    expect(body.rejected).toBe(0);
+    // Wikimedia's User-Agent policy: name, version, contact, library.
+    expect(replay.connections[0]?.userAgent).toMatch(
+      /^wikistream\/\d+\.\d+\.\d+ \(.+\) eventsource\/4\.\d+\.\d+$/,
+    );
+  });
+
+  it('stays exact when the server drops the connection every 500 events', async () => {
+    const { replay, url } = await startReplay({ dropEvery: 500 });
+    const { child, stats } = await startEmbedded(url, tempDataDir());
+    const body = await statsReaching(stats, child, EXPECTED.total);
+    expectExact(body, EXPECTED);
+    const reconnects = replay.connections.slice(1);
+    expect(reconnects.length).toBeGreaterThanOrEqual(Math.floor(EVENTS.length / 500));
+    // Every reconnect resumed after the last handled event.
+    for (const c of reconnects) expect(c.lastEventId).toMatch(/"offset":\d+/);
+  });
+
+  it('backs off through three 503 answers, then resumes with exact counts', async () => {
+    const { replay, url } = await startReplay();
+    replay.failNext(3);
+    const { child, stats } = await startEmbedded(url, tempDataDir());
+    const body = await statsReaching(stats, child, EXPECTED.total);
+    expectExact(body, EXPECTED);
+    expect(replay.connections.map((c) => c.status).slice(0, 4)).toEqual([503, 503, 503, 200]);
+    expect(child.output()).toContain('source disconnected; reconnecting');
+  });
+
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    it(`resumes from its checkpoint after ${signal} halfway; final counts exact`, async () => {
+      const { replay, url } = await startReplay({ ratePerSec: 1_500 });
+      const dataDir = tempDataDir();
+      const first = await startEmbedded(url, dataDir);
+      await statsReaching(first.stats, first.child, Math.floor(EXPECTED.total / 2));
+      first.child.process.kill(signal);
+      expect(await first.child.exited).toBe(signal === 'SIGTERM' ? 0 : 'SIGKILL');
+      const connectionsBefore = replay.connections.length;
+
+      const second = await startEmbedded(url, dataDir);
+      const body = await statsReaching(second.stats, second.child, EXPECTED.total);
+      expectExact(body, EXPECTED);
+      // It resumed from the checkpoint's cursor rather than from the beginning.
+      const resumed = replay.connections[connectionsBefore];
+      const offset = Number(/"offset":(\d+)/.exec(resumed?.lastEventId ?? '')?.[1] ?? -1);
+      expect(offset).toBeGreaterThan(EVENTS.length / 4);
+      // And it did not count anything twice after the restart, once it is idle.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect((await second.stats()).total).toBe(EXPECTED.total);
+    });
+  }
+
+  it('counts malformed events as rejected and the rest exactly', async () => {
+    const base = REAL.slice(0, 600);
+    const huge = JSON.parse(base[0] as string);
+    huge.meta.id = 'huge-event';
+    huge.comment = 'x'.repeat(1024 * 1024);
+    const wrongTypes = JSON.parse(base[1] as string);
+    wrongTypes.meta.id = 12345;
+    const malformed = [
+      '{"meta": {"id": "broken"', // bad JSON
+      JSON.stringify({ type: 'edit', user: 'NoMeta', title: 'x' }), // missing meta
+      JSON.stringify(wrongTypes), // wrong type of a required field
+      JSON.stringify(huge), // a 1 MB line
+      'not json at all',
+    ];
+    const events = [
+      ...base.slice(0, 200),
+      ...malformed.slice(0, 3),
+      ...base.slice(200),
+      ...malformed.slice(3),
+    ];
+    const { url } = await startReplay({ events });
+    const { child, stats } = await startEmbedded(url, tempDataDir());
+    const body = await waitFor(
+      async () => {
+        const s = await stats();
+        return s.total + s.rejected >= events.length ? s : undefined;
+      },
+      { message: 'every event counted or rejected', timeoutMs: 60_000 },
+    );
+    expect(body.rejected).toBe(malformed.length);
+    expectExact(body, expectedCounts(base));
+    expect(child.output()).toContain('invalid event rejected');
+    expect(child.process.exitCode).toBeNull();
+  });
+
+  it('reconnects when the stream goes silent (watchdog)', async () => {
+    const { replay, url } = await startReplay({ ratePerSec: 2_000 });
+    const { child, stats } = await startEmbedded(url, tempDataDir(), { SSE_IDLE_TIMEOUT_MS: '1000' });
+    await statsReaching(stats, child, 500);
+    replay.stall(true);
+    const connections = replay.connections.length;
+    await waitFor(() => replay.connections.length > connections, {
+      timeoutMs: 10_000,
+      message: 'a reconnect after the idle timeout',
+    });
+    replay.stall(false);
+    const body = await statsReaching(stats, child, EXPECTED.total);
+    expectExact(body, EXPECTED);
+    expect(child.output()).toContain('source idle for too long; reconnecting');
+  });
+});
