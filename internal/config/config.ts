@@ -60,6 +60,7 @@ const schema = z.object({
   KAFKA_GROUP_ID: z.string().trim().min(1, 'must not be empty').default('wikistream-stats'),
   KAFKA_CLIENT_ID: z.string().trim().min(1, 'must not be empty').default('wikistream'),
   CONSUMER_CONCURRENCY: int(1, 256).default(5),
+  KAFKA_SESSION_TIMEOUT_MS: int(3_000, 300_000).default(30_000),
   PRODUCER_MAX_IN_FLIGHT: int(1, 1_000_000).default(10_000),
   STORAGE: z.enum(['memory', 'cassandra'], { message: 'must be memory or cassandra' }).default('memory'),
   CASSANDRA_CONTACT_POINTS: z
@@ -117,6 +118,7 @@ export interface Config {
     readonly groupId: string;
     readonly clientId: string;
     readonly consumerConcurrency: number;
+    readonly sessionTimeoutMs: number;
     readonly producerMaxInFlight: number;
   };
   readonly storage: 'memory' | 'cassandra';
@@ -182,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       groupId: e.KAFKA_GROUP_ID,
       clientId: e.KAFKA_CLIENT_ID,
       consumerConcurrency: e.CONSUMER_CONCURRENCY,
+      sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
       producerMaxInFlight: e.PRODUCER_MAX_IN_FLIGHT,
     },
     storage: e.STORAGE,

@@ -1,14 +1,43 @@
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
+import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { Logger } from '../log/logger.js';
+import { metricsHandler } from '../metrics/metrics-app.js';
+import { WINDOW_RETENTION_MINUTES } from '../stats/minute-buckets.js';
 import type { StatsStore } from '../store/stats-store.js';
-import { renderStatsJson } from './stats-json.js';
+import { defaultWebRoot, mountDashboard } from './dashboard-assets.js';
+import { renderStatsJson, renderWindowStatsJson } from './stats-json.js';
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 100_000;
+const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** `?limit=N` (1..MAX_LIMIT) or `?limit=all`; anything else, or an unknown parameter, is a 400. */
+/**
+ * `?window=5m`: the last N minutes of event time, 1m..60m (`1h` = `60m`), ending at the newest
+ * event's minute (not the wall clock: recorded and live data read the same way).
+ */
+const windowParam = z
+  .string()
+  .optional()
+  .transform((value, ctx): number | undefined => {
+    if (value === undefined) return undefined;
+    const match = /^(\d{1,3})(m|h)$/.exec(value);
+    const minutes = match ? Number(match[1]) * (match[2] === 'h' ? 60 : 1) : Number.NaN;
+    if (!(minutes >= 1 && minutes <= WINDOW_RETENTION_MINUTES)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be minutes from 1m to ${WINDOW_RETENTION_MINUTES}m (or 1h), e.g. 5m`,
+      });
+      return z.NEVER;
+    }
+    return minutes;
+  });
+
+/**
+ * `?limit=N` (1..MAX_LIMIT) or `?limit=all`, and `?window=Nm`; anything else, or an unknown
+ * parameter, is a 400.
+ */
 const statsQuery = z
   .object({
     limit: z
@@ -27,6 +56,7 @@ const statsQuery = z
         }
         return n;
       }),
+    window: windowParam,
   })
   .strict();
 
@@ -35,11 +65,16 @@ export interface HttpDeps {
   /** Ready to serve real numbers: connected to what this process depends on (`/readyz`). */
   readonly ready: () => Promise<boolean>;
   readonly log: Logger;
+  /** Serves `GET /metrics` from this registry when given (see internal/metrics). */
+  readonly metrics?: Registry;
+  /** Folder of the built dashboard; default `<repo>/dist/web` (see dashboard-assets.ts). */
+  readonly webRoot?: string;
 }
 
 /**
- * The HTTP surface, shared by the embedded mode and the consumer: `/stats`, `/healthz`, `/readyz`.
- * CORS is open for GET so a dashboard served elsewhere can read `/stats`.
+ * The HTTP surface, shared by the embedded mode and the consumer: the dashboard at `/`, `/stats`,
+ * `/healthz`, `/readyz`, and `/metrics` when a registry is given. CORS is open for GET so a
+ * dashboard served elsewhere can read `/stats`.
  */
 export function createHttpApp(deps: HttpDeps): Hono {
   const app = new Hono();
@@ -62,10 +97,24 @@ export function createHttpApp(deps: HttpDeps): Hono {
         400,
       );
     }
-    const limit = query.data.limit;
-    const view = await deps.store.read(limit === 'all' ? Number.POSITIVE_INFINITY : limit);
-    return c.body(renderStatsJson(view, limit), 200, { 'content-type': 'application/json; charset=utf-8' });
+    const { limit, window } = query.data;
+    const cap = limit === 'all' ? Number.POSITIVE_INFINITY : limit;
+    if (window !== undefined) {
+      if (!deps.store.readWindow) {
+        return c.json(
+          { error: 'not_implemented', message: 'this store does not keep per-minute counts' },
+          501,
+        );
+      }
+      const view = await deps.store.readWindow(window, cap);
+      return c.body(renderWindowStatsJson(view, limit), 200, { 'content-type': JSON_TYPE });
+    }
+    const view = await deps.store.read(cap);
+    return c.body(renderStatsJson(view, limit), 200, { 'content-type': JSON_TYPE });
   });
+
+  if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics));
+  mountDashboard(app, deps.webRoot ?? defaultWebRoot());
 
   app.notFound((c) => c.json({ error: 'not_found', message: `no route for ${c.req.path}` }, 404));
   app.onError((err, c) => {

@@ -1,4 +1,4 @@
-import type { StatsView } from '../stats/stats-aggregate.js';
+import type { StatsView, StatsWindowView } from '../stats/stats-aggregate.js';
 
 /**
  * Renders `/stats` by hand so each map keeps its sorted order: a JS object would move keys that
@@ -11,6 +11,25 @@ export function renderStatsJson(view: StatsView, limit: number | 'all'): string 
     `"by_type":${orderedObject(view.byType)},"bots":${JSON.stringify(view.bots)},` +
     `"domains":${view.distinctDomains},"users":${view.distinctUsers},` +
     `"last_event_at":${JSON.stringify(view.lastEventAt)},"limit":${JSON.stringify(limit)}}`
+  );
+}
+
+/**
+ * `/stats?window=Nm`: the same keys in the same order as `/stats` (`rejected` is null: a rejected
+ * record has no event time to place it in a minute), then `window` and `per_minute`.
+ */
+export function renderWindowStatsJson(view: StatsWindowView, limit: number | 'all'): string {
+  const perMinute = view.perMinute
+    .map((m) => `{"minute":${JSON.stringify(new Date(m.startMs).toISOString())},"total":${m.total}}`)
+    .join(',');
+  return (
+    `{"total":${view.total},"rejected":null,` +
+    `"by_domain":${orderedObject(view.byDomain)},"by_user":${orderedObject(view.byUser)},` +
+    `"by_type":${orderedObject(view.byType)},"bots":${JSON.stringify(view.bots)},` +
+    `"domains":${view.distinctDomains},"users":${view.distinctUsers},` +
+    `"last_event_at":${JSON.stringify(view.lastEventAt)},"limit":${JSON.stringify(limit)},` +
+    `"window":{"minutes":${view.minutes},"from":${JSON.stringify(view.from)},"to":${JSON.stringify(view.to)}},` +
+    `"per_minute":[${perMinute}]}`
   );
 }
 

@@ -1,4 +1,5 @@
 import { Leaderboard } from './leaderboard.js';
+import { MINUTE_MS, type MinuteSnapshot, MinuteWindow, type WindowCounts } from './minute-buckets.js';
 import type { StatsDelta } from './stats-delta.js';
 
 /** What `/stats` shows; maps as sorted entry lists so order survives until JSON rendering. */
@@ -15,6 +16,15 @@ export interface StatsView {
   readonly lastEventAt: string | null;
 }
 
+/**
+ * What `/stats?window=Nm` shows: counts of the last N minutes of event time. No `rejected`: a
+ * rejected record has no trustworthy `meta.dt` to put it in a minute.
+ */
+export interface StatsWindowView extends WindowCounts {
+  /** ISO time of the newest event counted (all time), or null before the first. */
+  readonly lastEventAt: string | null;
+}
+
 /** JSON-safe form for checkpoints. */
 export interface StatsSnapshot {
   total: number;
@@ -25,6 +35,8 @@ export interface StatsSnapshot {
   byDomain: Array<[string, number]>;
   byUser: Array<[string, number]>;
   byType: Array<[string, number]>;
+  /** Per-minute counts for windows; absent in checkpoints written before windows existed. */
+  minutes?: MinuteSnapshot[];
 }
 
 /** All counts, kept ready for top-N reads. Grows only through `apply(delta)`. */
@@ -37,6 +49,12 @@ export class StatsAggregate {
   private readonly byDomain = new Leaderboard();
   private readonly byUser = new Leaderboard();
   private readonly byType = new Leaderboard();
+  private readonly minutes: MinuteWindow;
+
+  /** `now` only guards the minute buckets against events stamped in the future (see MinuteWindow). */
+  constructor(options: { now?: () => number } = {}) {
+    this.minutes = new MinuteWindow(undefined, options.now);
+  }
 
   apply(delta: StatsDelta | StatsSnapshot): void {
     this.total += delta.total;
@@ -47,6 +65,11 @@ export class StatsAggregate {
     for (const [key, n] of delta.byDomain) this.byDomain.increment(key, n);
     for (const [key, n] of delta.byUser) this.byUser.increment(key, n);
     for (const [key, n] of delta.byType) this.byType.increment(key, n);
+    if ('byMinute' in delta) {
+      for (const [minute, counts] of delta.byMinute) this.minutes.merge(minute, counts);
+    } else {
+      for (const m of delta.minutes ?? []) this.minutes.merge(Math.floor(m.startMs / MINUTE_MS), m);
+    }
   }
 
   view(limit: number): StatsView {
@@ -63,6 +86,14 @@ export class StatsAggregate {
     };
   }
 
+  /** Counts of the last `minutes` (1..60) minutes, ending at the newest event's minute. */
+  windowView(minutes: number, limit: number): StatsWindowView {
+    return {
+      ...this.minutes.view(minutes, limit),
+      lastEventAt: this.lastEventMs > 0 ? new Date(this.lastEventMs).toISOString() : null,
+    };
+  }
+
   snapshot(): StatsSnapshot {
     return {
       total: this.total,
@@ -73,11 +104,12 @@ export class StatsAggregate {
       byDomain: [...this.byDomain.all()],
       byUser: [...this.byUser.all()],
       byType: [...this.byType.all()],
+      minutes: this.minutes.snapshot(),
     };
   }
 
-  static fromSnapshot(snapshot: StatsSnapshot): StatsAggregate {
-    const aggregate = new StatsAggregate();
+  static fromSnapshot(snapshot: StatsSnapshot, options: { now?: () => number } = {}): StatsAggregate {
+    const aggregate = new StatsAggregate(options);
     aggregate.apply(snapshot);
     return aggregate;
   }

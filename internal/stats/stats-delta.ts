@@ -1,4 +1,5 @@
 import type { RecentChange } from '../wikimedia/event-schema.js';
+import { MinuteCounts, minuteOf } from './minute-buckets.js';
 
 /** The effect of some events on the counts: what a batch adds. Plain data, cheap to merge. */
 export class StatsDelta {
@@ -12,6 +13,11 @@ export class StatsDelta {
   readonly byType = new Map<string, number>();
   /** Newest `meta.dt` seen, epoch ms (the stream is not ordered by dt, so keep the max). */
   lastEventMs = 0;
+  /**
+   * The same counts split by minute of `meta.dt` (whole minutes since the epoch), for `?window=`:
+   * they travel with the batch, so windows get the same exactly-once treatment as the totals.
+   */
+  readonly byMinute = new Map<number, MinuteCounts>();
 
   add(event: RecentChange): void {
     this.total++;
@@ -24,6 +30,15 @@ export class StatsDelta {
     else this.humans++;
     const ms = Date.parse(event.meta.dt);
     if (ms > this.lastEventMs) this.lastEventMs = ms;
+    const minute = minuteOf(ms);
+    if (minute !== undefined) {
+      let counts = this.byMinute.get(minute);
+      if (!counts) {
+        counts = new MinuteCounts();
+        this.byMinute.set(minute, counts);
+      }
+      counts.add(event);
+    }
   }
 }
 

@@ -1,5 +1,10 @@
 import type { BatchPlan, PartitionKey, PartitionPosition } from '../stats/batch-plan.js';
-import { StatsAggregate, type StatsSnapshot, type StatsView } from '../stats/stats-aggregate.js';
+import {
+  StatsAggregate,
+  type StatsSnapshot,
+  type StatsView,
+  type StatsWindowView,
+} from '../stats/stats-aggregate.js';
 import { PartitionLedger } from './partition-ledger.js';
 import { type ApplyResult, partitionId, type StatsStore } from './stats-store.js';
 
@@ -37,6 +42,10 @@ export class MemoryStatsStore implements StatsStore {
 
   async read(limit: number): Promise<StatsView> {
     return this.stats.view(limit);
+  }
+
+  async readWindow(minutes: number, limit: number): Promise<StatsWindowView> {
+    return this.stats.windowView(minutes, limit);
   }
 
   async ping(): Promise<void> {}

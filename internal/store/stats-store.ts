@@ -1,5 +1,5 @@
 import type { BatchPlan, PartitionKey, PartitionPosition } from '../stats/batch-plan.js';
-import type { StatsView } from '../stats/stats-aggregate.js';
+import type { StatsView, StatsWindowView } from '../stats/stats-aggregate.js';
 
 export type ApplyResult = 'applied' | 'already-applied';
 
@@ -23,6 +23,11 @@ export interface StatsStore {
   release(partitions: readonly PartitionKey[]): void;
   /** Counts for `/stats`, each map capped at `limit` entries (Infinity for all). */
   read(limit: number): Promise<StatsView>;
+  /**
+   * Counts of the last `minutes` (1..60) minutes of event time, from the per-minute buckets that
+   * `StatsAggregate` keeps; optional: `/stats?window=` answers 501 for a store without it.
+   */
+  readWindow?(minutes: number, limit: number): Promise<StatsWindowView>;
   /** Resolves when the backing storage answers; rejects otherwise (for `/readyz`). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -30,6 +30,8 @@ export interface SourceCounters {
   connects: number;
   /** Date.now() of the last byte received (event or comment), 0 before the first. */
   lastActivityAt: number;
+  /** Date.now() of the last event received (valid or not; comments excluded), 0 before the first. */
+  lastEventAt: number;
 }
 
 /**
@@ -52,6 +54,7 @@ export class WikimediaSource {
     invalid: 0,
     connects: 0,
     lastActivityAt: 0,
+    lastEventAt: 0,
   };
   private readonly backoff: Backoff;
   private readonly agent: string;
@@ -153,6 +156,7 @@ export class WikimediaSource {
 
   private handle(data: string, id: string): void {
     this.counters.received++;
+    this.counters.lastEventAt = Date.now();
     const parsed = parseRecentChange(data, this.options.maxEventBytes);
     if (!parsed.ok) {
       this.counters.invalid++;

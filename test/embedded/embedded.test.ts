@@ -1,43 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { readRecordedEvents } from '../../internal/replay/recorded-events.js';
-import { type ReplayOptions, ReplayServer } from '../../internal/replay/replay-server.js';
-import { listeningPort, type RunningChild, startChild } from '../support/child-process.js';
+import { describe, expect, it } from 'vitest';
+import { listeningPort, startChild } from '../support/child-process.js';
+import { expectedCounts } from '../support/expected-counts.js';
 import {
-  type ExpectedCounts,
-  expectedCounts,
-  withCanariesAndDuplicates,
-} from '../support/expected-counts.js';
-import { SHARED_EVENTS_DIR } from '../support/paths.js';
+  TEST_EVENTS as EVENTS,
+  TEST_EXPECTED as EXPECTED,
+  expectExact,
+  fetchStats,
+  REAL_EVENTS as REAL,
+  settledStats,
+  startReplay,
+  statsReaching,
+  tempDataDir,
+} from '../support/pipeline.js';
 import { waitFor } from '../support/wait-for.js';
-
-const REAL = readRecordedEvents([SHARED_EVENTS_DIR]);
-const EVENTS = withCanariesAndDuplicates(REAL);
-const EXPECTED = expectedCounts(EVENTS);
-
-interface StatsBody {
-  total: number;
-  rejected: number;
-  by_domain: Record<string, number>;
-  by_user: Record<string, number>;
-  by_type: Record<string, number>;
-  bots: { bot: number; human: number };
-}
-
-async function startReplay(options: Omit<ReplayOptions, 'events'> & { events?: string[] } = {}) {
-  const replay = new ReplayServer({ events: EVENTS, heartbeatMs: 200, ...options });
-  const url = await replay.listen();
-  onTestFinished(() => replay.close());
-  return { replay, url };
-}
-
-function tempDataDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wikistream-embedded-'));
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 async function startEmbedded(url: string, dataDir: string, extra: Record<string, string> = {}) {
   const child = startChild('cmd/embedded/main.ts', {
@@ -51,31 +26,7 @@ async function startEmbedded(url: string, dataDir: string, extra: Record<string,
     ...extra,
   });
   const port = await listeningPort(child);
-  return { child, stats: () => fetchStats(port) };
-}
-
-async function fetchStats(port: number): Promise<StatsBody> {
-  const res = await fetch(`http://127.0.0.1:${port}/stats?limit=all`);
-  return (await res.json()) as StatsBody;
-}
-
-function expectExact(stats: StatsBody, expected: ExpectedCounts): void {
-  expect(stats.total).toBe(expected.total);
-  expect(stats.by_domain).toEqual(expected.byDomain);
-  expect(stats.by_user).toEqual(expected.byUser);
-  expect(stats.by_type).toEqual(expected.byType);
-  expect(stats.bots).toEqual(expected.bots);
-}
-
-async function statsReaching(stats: () => Promise<StatsBody>, child: RunningChild, total: number) {
-  return waitFor(
-    async () => {
-      if (child.process.exitCode !== null) throw new Error(`pipeline exited:\n${child.output()}`);
-      const body = await stats();
-      return body.total >= total ? body : undefined;
-    },
-    { timeoutMs: 60_000, message: `/stats total to reach ${total}` },
-  );
+  return { child, port, stats: () => fetchStats(port) };
 }
 
 describe('embedded pipeline on the recorded Wikimedia events', () => {
@@ -85,8 +36,8 @@ describe('embedded pipeline on the recorded Wikimedia events', () => {
     expect(ids.length - new Set(ids).size).toBeGreaterThan(20); // the test added duplicates
     expect(EVENTS.filter((line) => line.includes('"domain":"canary"')).length).toBeGreaterThan(20);
     const { replay, url } = await startReplay();
-    const { child, stats } = await startEmbedded(url, tempDataDir());
-    const body = await statsReaching(stats, child, EXPECTED.total);
+    const { child, port } = await startEmbedded(url, tempDataDir());
+    const body = await statsReaching(port, child, EXPECTED.total);
     expectExact(body, EXPECTED);
     expect(body.rejected).toBe(0);
     // Wikimedia's User-Agent policy: name, version, contact, library.
@@ -97,8 +48,8 @@ describe('embedded pipeline on the recorded Wikimedia events', () => {
 
   it('stays exact when the server drops the connection every 500 events', async () => {
     const { replay, url } = await startReplay({ dropEvery: 500 });
-    const { child, stats } = await startEmbedded(url, tempDataDir());
-    const body = await statsReaching(stats, child, EXPECTED.total);
+    const { child, port } = await startEmbedded(url, tempDataDir());
+    const body = await statsReaching(port, child, EXPECTED.total);
     expectExact(body, EXPECTED);
     const reconnects = replay.connections.slice(1);
     expect(reconnects.length).toBeGreaterThanOrEqual(Math.floor(EVENTS.length / 500));
@@ -109,8 +60,8 @@ describe('embedded pipeline on the recorded Wikimedia events', () => {
   it('backs off through three 503 answers, then resumes with exact counts', async () => {
     const { replay, url } = await startReplay();
     replay.failNext(3);
-    const { child, stats } = await startEmbedded(url, tempDataDir());
-    const body = await statsReaching(stats, child, EXPECTED.total);
+    const { child, port } = await startEmbedded(url, tempDataDir());
+    const body = await statsReaching(port, child, EXPECTED.total);
     expectExact(body, EXPECTED);
     expect(replay.connections.map((c) => c.status).slice(0, 4)).toEqual([503, 503, 503, 200]);
     expect(child.output()).toContain('source disconnected; reconnecting');
@@ -121,21 +72,20 @@ describe('embedded pipeline on the recorded Wikimedia events', () => {
       const { replay, url } = await startReplay({ ratePerSec: 1_500 });
       const dataDir = tempDataDir();
       const first = await startEmbedded(url, dataDir);
-      await statsReaching(first.stats, first.child, Math.floor(EXPECTED.total / 2));
+      await statsReaching(first.port, first.child, Math.floor(EXPECTED.total / 2));
       first.child.process.kill(signal);
       expect(await first.child.exited).toBe(signal === 'SIGTERM' ? 0 : 'SIGKILL');
       const connectionsBefore = replay.connections.length;
 
       const second = await startEmbedded(url, dataDir);
-      const body = await statsReaching(second.stats, second.child, EXPECTED.total);
+      const body = await statsReaching(second.port, second.child, EXPECTED.total);
       expectExact(body, EXPECTED);
       // It resumed from the checkpoint's cursor rather than from the beginning.
       const resumed = replay.connections[connectionsBefore];
       const offset = Number(/"offset":(\d+)/.exec(resumed?.lastEventId ?? '')?.[1] ?? -1);
       expect(offset).toBeGreaterThan(EVENTS.length / 4);
       // And it did not count anything twice after the restart, once it is idle.
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect((await second.stats()).total).toBe(EXPECTED.total);
+      expectExact(await settledStats(second.port), EXPECTED);
     });
   }
 
@@ -176,8 +126,8 @@ describe('embedded pipeline on the recorded Wikimedia events', () => {
 
   it('reconnects when the stream goes silent (watchdog)', async () => {
     const { replay, url } = await startReplay({ ratePerSec: 2_000 });
-    const { child, stats } = await startEmbedded(url, tempDataDir(), { SSE_IDLE_TIMEOUT_MS: '1000' });
-    await statsReaching(stats, child, 500);
+    const { child, port } = await startEmbedded(url, tempDataDir(), { SSE_IDLE_TIMEOUT_MS: '1000' });
+    await statsReaching(port, child, 500);
     replay.stall(true);
     const connections = replay.connections.length;
     await waitFor(() => replay.connections.length > connections, {
@@ -185,7 +135,7 @@ describe('embedded pipeline on the recorded Wikimedia events', () => {
       message: 'a reconnect after the idle timeout',
     });
     replay.stall(false);
-    const body = await statsReaching(stats, child, EXPECTED.total);
+    const body = await statsReaching(port, child, EXPECTED.total);
     expectExact(body, EXPECTED);
     expect(child.output()).toContain('source idle for too long; reconnecting');
   });

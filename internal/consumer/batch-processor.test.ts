@@ -1,0 +1,112 @@
+import { pino } from 'pino';
+import { describe, expect, it, vi } from 'vitest';
+import { MemoryStatsStore } from '../store/memory-store.js';
+import {
+  type BatchContext,
+  BatchProcessor,
+  type DeadLetter,
+  type DeadLetterSink,
+} from './batch-processor.js';
+
+const P = { topic: 'wikipedia.changes', partition: 1 };
+const silent = pino({ level: 'silent' });
+const active: BatchContext = { heartbeat: async () => {}, isActive: () => true };
+
+function record(offset: number, id: string, domain = 'en.wikipedia.org') {
+  const event = {
+    meta: { id, dt: '2026-07-17T12:38:45.384Z', domain },
+    user: `u${offset}`,
+    type: 'edit',
+    bot: false,
+  };
+  return { offset, value: Buffer.from(JSON.stringify(event)) };
+}
+
+class CollectingSink implements DeadLetterSink {
+  readonly letters: DeadLetter[] = [];
+  async send(letters: readonly DeadLetter[]) {
+    this.letters.push(...letters);
+  }
+}
+
+function setup(store = new MemoryStatsStore(1_000)) {
+  const sink = new CollectingSink();
+  const processor = new BatchProcessor(
+    store,
+    sink,
+    { maxEventBytes: 10_000, retryMinMs: 1, retryMaxMs: 5 },
+    silent,
+  );
+  return { store, sink, processor };
+}
+
+describe('BatchProcessor', () => {
+  it('applies a batch and reports the offset to commit', async () => {
+    const { store, processor } = setup();
+    const outcome = await processor.process(P, [record(0, 'a'), record(1, 'b')], 1, active);
+    expect(outcome).toMatchObject({ kind: 'applied', plan: { nextOffset: 2 } });
+    expect((await store.read(10)).total).toBe(2);
+  });
+
+  it('retries a failed store write and only then reports it applied', async () => {
+    const { store, processor } = setup();
+    const apply = store.apply.bind(store);
+    const spy = vi
+      .spyOn(store, 'apply')
+      .mockRejectedValueOnce(new Error('Cassandra timeout'))
+      .mockRejectedValueOnce(new Error('Cassandra timeout'))
+      .mockImplementation(apply);
+    const outcome = await processor.process(P, [record(0, 'a')], 0, active);
+    expect(spy).toHaveBeenCalledTimes(3);
+    expect(outcome.kind).toBe('applied');
+    expect((await store.read(10)).total).toBe(1);
+  });
+
+  it('abandons a batch that is no longer ours while the store is down (nothing to commit)', async () => {
+    const { store, processor } = setup();
+    vi.spyOn(store, 'apply').mockRejectedValue(new Error('down'));
+    let calls = 0;
+    const outcome = await processor.process(P, [record(0, 'a')], 0, {
+      heartbeat: async () => {},
+      isActive: () => ++calls < 3,
+    });
+    expect(outcome.kind).toBe('aborted');
+  });
+
+  it('counts a redelivered batch once, and duplicates of an id once', async () => {
+    const { store, processor } = setup();
+    await processor.process(P, [record(0, 'a'), record(1, 'b')], 1, active);
+    await processor.process(P, [record(0, 'a'), record(1, 'b')], 1, active); // redelivered
+    await processor.process(P, [record(2, 'b'), record(3, 'c')], 3, active); // b written twice
+    const view = await store.read(10);
+    expect(view.total).toBe(3);
+    expect((await store.position(P)).nextOffset).toBe(4);
+  });
+
+  it('asks to seek back once when Kafka is ahead of the store, then accepts a real gap', async () => {
+    const { store, processor } = setup();
+    expect(await processor.process(P, [record(5, 'x')], 5, active)).toEqual({ kind: 'seek', offset: 0 });
+    // The log really starts at 5 (retention): the same batch again is applied.
+    expect((await processor.process(P, [record(5, 'x')], 5, active)).kind).toBe('applied');
+    expect((await store.read(10)).total).toBe(1);
+  });
+
+  it('dead-letters malformed records with where they came from, once, and counts them as rejected', async () => {
+    const { store, sink, processor } = setup();
+    const bad = [
+      { offset: 0, value: Buffer.from('not json') },
+      { offset: 1, value: Buffer.from('{"meta":{"id":"m1"}}') },
+      { offset: 2, value: null },
+    ];
+    await processor.process(P, [...bad, record(3, 'ok')], 3, active);
+    await processor.process(P, [...bad, record(3, 'ok')], 3, active); // redelivery: no new letters
+    expect(sink.letters.map((l) => [l.offset, l.reason, l.eventId])).toEqual([
+      [0, 'invalid_json', undefined],
+      [1, 'schema', 'm1'],
+      [2, 'invalid_json', undefined],
+    ]);
+    expect(sink.letters[0]?.partition).toEqual(P);
+    const view = await store.read(10);
+    expect([view.total, view.rejected]).toEqual([1, 3]);
+  });
+});

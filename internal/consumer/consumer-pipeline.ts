@@ -1,0 +1,163 @@
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../log/logger.js';
+import type { PartitionKey } from '../stats/batch-plan.js';
+import type { StatsStore } from '../store/stats-store.js';
+import { BatchProcessor } from './batch-processor.js';
+import { KafkaDeadLetters } from './kafka-dead-letters.js';
+
+/** kafkajs restarts a crashed consumer forever if allowed; we allow this many per window. */
+const MAX_RESTARTS = 10;
+const RESTART_WINDOW_MS = 10 * 60_000;
+
+export interface ConsumerHooks {
+  /** After each applied batch (the memory store marks its checkpoint dirty). */
+  onApplied?(events: number): void;
+  /** The consumer crashed for good: the process must exit non-zero so it is restarted. */
+  onFatal(error: Error): void;
+}
+
+/**
+ * Kafka topic -> store, exactly once in effect:
+ * `eachBatch` with autoCommit off; per batch: parse, dead-letter, plan against the store's
+ * position, apply, THEN commit `lastOffset + 1` through the `commitOffsetsIfNecessary(offsets)`
+ * the batch receives. The store's position is the truth: a batch behind it is skipped, a batch
+ * ahead of it makes us seek back. Partitions are processed concurrently.
+ */
+export class ConsumerPipeline {
+  readonly consumer: Consumer;
+  readonly deadLetters: KafkaDeadLetters;
+  private readonly processor: BatchProcessor;
+  private readonly dlqProducer: Producer;
+  private readonly log: Logger;
+  private restarts: number[] = [];
+  private assigned: PartitionKey[] = [];
+  private joined = false;
+
+  constructor(
+    kafka: Kafka,
+    private readonly config: Config,
+    private readonly store: StatsStore,
+    private readonly hooks: ConsumerHooks,
+    log: Logger,
+  ) {
+    this.log = log.child({ component: 'consumer' });
+    this.consumer = kafka.consumer({
+      groupId: config.kafka.groupId,
+      sessionTimeout: config.kafka.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(config.kafka.sessionTimeoutMs / 10)),
+      rebalanceTimeout: Math.max(config.kafka.sessionTimeoutMs, 30_000),
+      maxWaitTimeInMs: 250,
+      allowAutoTopicCreation: false,
+      retry: { restartOnFailure: async (err) => this.allowRestart(err) },
+    });
+    this.dlqProducer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+    this.deadLetters = new KafkaDeadLetters(this.dlqProducer, config.kafka.dlqTopic, this.log);
+    this.processor = new BatchProcessor(
+      store,
+      this.deadLetters,
+      { maxEventBytes: config.source.maxEventBytes, retryMinMs: 200, retryMaxMs: 10_000 },
+      this.log,
+    );
+    this.observe();
+  }
+
+  /** Connected to the group and not crashed: half of `/readyz` (the store is the other half). */
+  get isConnected(): boolean {
+    return this.joined;
+  }
+
+  async start(): Promise<void> {
+    await this.dlqProducer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.config.kafka.topic, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.config.kafka.consumerConcurrency,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+  }
+
+  /** Finish the batches in progress (they commit), leave the group, close the DLQ producer. */
+  async stop(): Promise<void> {
+    await this.consumer.stop();
+    await this.consumer.disconnect();
+    await this.dlqProducer.disconnect();
+  }
+
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, isRunning, isStale, heartbeat, resolveOffset, commitOffsetsIfNecessary } = payload;
+    if (!isRunning() || isStale() || batch.isEmpty()) return;
+    const partition = { topic: batch.topic, partition: batch.partition };
+    const records = batch.messages.map((m) => ({ offset: Number(m.offset), value: m.value }));
+    const outcome = await this.processor.process(partition, records, Number(batch.lastOffset()), {
+      heartbeat,
+      isActive: () => isRunning() && !isStale(),
+    });
+    if (outcome.kind === 'aborted') return;
+    if (outcome.kind === 'seek') {
+      this.log.info({ ...partition, offset: outcome.offset }, 'seeking to the store position');
+      this.consumer.seek({ ...partition, offset: String(outcome.offset) });
+      return;
+    }
+    resolveOffset(batch.lastOffset());
+    this.hooks.onApplied?.(outcome.plan.delta.total);
+    try {
+      await commitOffsetsIfNecessary({
+        topics: [
+          {
+            topic: batch.topic,
+            partitions: [{ partition: batch.partition, offset: String(outcome.plan.nextOffset) }],
+          },
+        ],
+      });
+    } catch (err) {
+      // Safe to let go: the store already holds this batch and its position; a redelivery is
+      // skipped by position. Rethrowing would crash the consumer in the middle of a rebalance.
+      this.log.warn({ err, ...partition }, 'offset commit failed; the store position covers it');
+    }
+    await heartbeat();
+  }
+
+  private async allowRestart(err: Error): Promise<boolean> {
+    const now = Date.now();
+    this.restarts = this.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
+    this.restarts.push(now);
+    const allowed = this.restarts.length <= MAX_RESTARTS;
+    this.log.error(
+      { err, restartsInWindow: this.restarts.length, max: MAX_RESTARTS, allowed },
+      allowed ? 'consumer crashed; restarting' : 'consumer crashed too often; giving up',
+    );
+    return allowed;
+  }
+
+  private observe(): void {
+    const { events } = this.consumer;
+    this.consumer.on(events.GROUP_JOIN, ({ payload }) => {
+      this.joined = true;
+      // Positions of partitions we held may have moved on another instance: reload on next use.
+      this.store.release(this.assigned);
+      this.processor.reset();
+      this.assigned = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
+        partitions.map((partition) => ({ topic, partition })),
+      );
+      this.log.info(
+        { memberId: payload.memberId, isLeader: payload.isLeader, assignment: payload.memberAssignment },
+        'joined the consumer group',
+      );
+    });
+    this.consumer.on(events.CRASH, ({ payload }) => {
+      this.joined = false;
+      this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crash');
+      if (!payload.restart) this.hooks.onFatal(payload.error);
+    });
+    this.consumer.on(events.REQUEST_TIMEOUT, ({ payload }) => {
+      this.log.warn({ broker: payload.broker, apiName: payload.apiName }, 'Kafka request timed out');
+    });
+    this.consumer.on(events.REBALANCING, () => this.log.info('group rebalancing'));
+    this.consumer.on(events.STOP, () => {
+      this.joined = false;
+    });
+  }
+}

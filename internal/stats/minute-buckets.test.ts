@@ -1,0 +1,147 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readRecordedEvents } from '../replay/recorded-events.js';
+import { MemoryStatsStore } from '../store/memory-store.js';
+import { parseRecentChange, type RecentChange } from '../wikimedia/event-schema.js';
+import { planBatch } from './batch-plan.js';
+import { FUTURE_SLACK_MS, MINUTE_MS, WINDOW_RETENTION_MINUTES } from './minute-buckets.js';
+import { StatsAggregate, type StatsSnapshot } from './stats-aggregate.js';
+import { StatsDelta } from './stats-delta.js';
+
+const RECORDED = join(
+  process.cwd(),
+  '..',
+  'shared',
+  'data',
+  'recentchange',
+  'pageledger-enwiki-2026-07-17.ndjson',
+);
+
+function parse(line: string): RecentChange {
+  const parsed = parseRecentChange(line, 1 << 20);
+  if (!parsed.ok) throw new Error(`fixture does not parse: ${parsed.detail}`);
+  return parsed.event;
+}
+
+function event(id: string, dt: Date, domain: string, user: string, bot = false): RecentChange {
+  return parse(JSON.stringify({ meta: { id, dt: dt.toISOString(), domain }, type: 'edit', user, bot }));
+}
+
+function aggregateOf(events: readonly RecentChange[], now = () => Date.now()): StatsAggregate {
+  const delta = new StatsDelta();
+  for (const e of events) delta.add(e);
+  const aggregate = new StatsAggregate({ now });
+  aggregate.apply(delta);
+  return aggregate;
+}
+
+/** Counts the straightforward way, for comparison: every event of the last N minutes, one by one. */
+function expectedWindow(events: readonly RecentChange[], minutes: number) {
+  const minuteOf = (e: RecentChange) => Math.floor(Date.parse(e.meta.dt) / MINUTE_MS);
+  const newest = Math.max(...events.map(minuteOf));
+  const inside = events.filter((e) => minuteOf(e) > newest - minutes);
+  const byDomain = new Map<string, number>();
+  for (const e of inside) byDomain.set(e.meta.domain, (byDomain.get(e.meta.domain) ?? 0) + 1);
+  const bots = inside.filter((e) => e.bot === true).length;
+  return { total: inside.length, byDomain, bots, humans: inside.length - bots };
+}
+
+describe('per-minute window counts', () => {
+  it.skipIf(!existsSync(RECORDED))('match a plain count of recorded events over the last N minutes', () => {
+    const events = readRecordedEvents([RECORDED]).map(parse);
+    const aggregate = aggregateOf(events);
+    for (const minutes of [1, 5, 15]) {
+      const want = expectedWindow(events, minutes);
+      const got = aggregate.windowView(minutes, Number.POSITIVE_INFINITY);
+      expect(got.total).toBe(want.total);
+      expect(got.bots).toEqual({ bot: want.bots, human: want.humans });
+      expect(new Map(got.byDomain)).toEqual(want.byDomain);
+      expect(got.perMinute).toHaveLength(minutes);
+      expect(got.perMinute.reduce((sum, m) => sum + m.total, 0)).toBe(want.total);
+      expect(Date.parse(got.to as string) - Date.parse(got.from as string)).toBe(minutes * MINUTE_MS);
+    }
+    // The recording spans well under an hour: the longest window holds every event.
+    const all = aggregate.view(Number.POSITIVE_INFINITY);
+    const hour = aggregate.windowView(60, Number.POSITIVE_INFINITY);
+    expect(hour.total).toBe(all.total);
+    expect(hour.byUser).toEqual(all.byUser);
+    expect(hour.distinctDomains).toBe(all.distinctDomains);
+  });
+
+  it('keeps at most the retention, relative to the newest event, and ignores older late events', () => {
+    const start = Date.parse('2026-01-01T00:00:00Z');
+    const events = Array.from({ length: 90 }, (_, i) =>
+      event(`e${i}`, new Date(start + i * MINUTE_MS + 1_000), 'a.org', `u${i % 7}`),
+    );
+    const aggregate = aggregateOf(events, () => start + 2 * 3_600_000);
+    const hour = aggregate.windowView(WINDOW_RETENTION_MINUTES, 10);
+    expect(hour.total).toBe(WINDOW_RETENTION_MINUTES);
+    expect(hour.from).toBe(new Date(start + 30 * MINUTE_MS).toISOString());
+    expect(aggregate.snapshot().minutes).toHaveLength(WINDOW_RETENTION_MINUTES);
+
+    const late = new StatsDelta();
+    late.add(event('late', new Date(start + 5 * MINUTE_MS), 'late.org', 'x')); // 85 minutes behind
+    late.add(event('recent', new Date(start + 80 * MINUTE_MS), 'recent.org', 'y')); // within the hour
+    aggregate.apply(late);
+    expect(aggregate.view(10).total).toBe(92); // all-time counts take everything
+    const after = aggregate.windowView(60, 10);
+    expect(after.total).toBe(61);
+    expect(after.byDomain.map(([d]) => d)).toEqual(['a.org', 'recent.org']);
+  });
+
+  it('does not let an event stamped in the future push the real minutes out', () => {
+    const now = Date.parse('2026-03-01T12:00:30Z');
+    const aggregate = aggregateOf(
+      [
+        event('a', new Date(now - 1_000), 'now.org', 'u'),
+        event('b', new Date(now + FUTURE_SLACK_MS + 2 * MINUTE_MS), 'future.org', 'v'),
+      ],
+      () => now,
+    );
+    const window = aggregate.windowView(1, 10);
+    expect(window.byDomain).toEqual([['now.org', 1]]);
+    expect(aggregate.view(10).total).toBe(2);
+  });
+
+  it('survives a checkpoint round trip, and loads checkpoints written before windows', () => {
+    const start = Date.parse('2026-02-02T10:00:00Z');
+    const events = Array.from({ length: 30 }, (_, i) =>
+      event(`e${i}`, new Date(start + (i % 6) * MINUTE_MS), `d${i % 4}.org`, `u${i % 5}`, i % 3 === 0),
+    );
+    const aggregate = aggregateOf(events);
+    const restored = StatsAggregate.fromSnapshot(JSON.parse(JSON.stringify(aggregate.snapshot())));
+    for (const minutes of [1, 3, 60]) {
+      expect(restored.windowView(minutes, 100)).toEqual(aggregate.windowView(minutes, 100));
+    }
+
+    const { minutes: _dropped, ...legacy }: StatsSnapshot = aggregate.snapshot();
+    const old = StatsAggregate.fromSnapshot(legacy);
+    expect(old.view(100)).toEqual(aggregate.view(100));
+    expect(old.windowView(5, 100)).toMatchObject({ total: 0, from: null, to: null, perMinute: [] });
+  });
+
+  it('counts a redelivered batch once, as the totals', async () => {
+    const start = Date.parse('2026-02-02T10:00:00Z');
+    const events = Array.from({ length: 12 }, (_, i) =>
+      event(`e${i}`, new Date(start + (i % 3) * MINUTE_MS), 'x.org', `u${i}`),
+    );
+    const store = new MemoryStatsStore(100);
+    const partition = { topic: 't', partition: 0 };
+    const records = events.map((e, offset) => ({ offset, event: e }));
+    await store.apply(planBatch(partition, await store.position(partition), records, records.length));
+    // The same records again (a crash before the commit): skipped by offset, and again by id.
+    await store.apply(planBatch(partition, await store.position(partition), records, records.length));
+    const window = await store.readWindow(3, 10);
+    expect(window.total).toBe(12);
+    expect(window.perMinute.map((m) => m.total)).toEqual([4, 4, 4]);
+    expect((await store.readWindow(60, 10)).total).toBe(12);
+  });
+
+  it('rejects windows outside 1..retention', () => {
+    const aggregate = new StatsAggregate();
+    expect(() => aggregate.windowView(0, 10)).toThrow(RangeError);
+    expect(() => aggregate.windowView(WINDOW_RETENTION_MINUTES + 1, 10)).toThrow(RangeError);
+    expect(() => aggregate.windowView(1.5, 10)).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,202 @@
+import { describe, expect, it } from 'vitest';
+import { listeningPort, type RunningChild, startChild } from '../support/child-process.js';
+import { readTopic, startTestKafka, type TestKafka } from '../support/kafka.js';
+import {
+  TEST_EXPECTED as EXPECTED,
+  expectExact,
+  fetchStats,
+  settledStats,
+  startReplay,
+  statsReaching,
+  tempDataDir,
+} from '../support/pipeline.js';
+import { waitFor } from '../support/wait-for.js';
+
+function kafkaEnv(kafka: TestKafka): Record<string, string> {
+  return {
+    REDPANDA_BROKER: kafka.brokers,
+    KAFKA_TOPIC: kafka.topic,
+    KAFKA_DLQ_TOPIC: kafka.dlqTopic,
+    KAFKA_GROUP_ID: kafka.groupId,
+    KAFKA_PARTITIONS: '6',
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    CHECKPOINT_INTERVAL_MS: '300',
+    HTTP_HOST: '127.0.0.1',
+  };
+}
+
+async function startProducer(
+  kafka: TestKafka,
+  url: string,
+  dataDir: string,
+  extra: Record<string, string> = {},
+) {
+  const child = startChild('cmd/producer/main.ts', {
+    ...kafkaEnv(kafka),
+    WIKIPEDIA_STREAM_URL: url,
+    DATA_DIR: dataDir,
+    METRICS_PORT: '0',
+    SSE_RECONNECT_MIN_MS: '20',
+    SSE_RECONNECT_MAX_MS: '500',
+    ...extra,
+  });
+  await listeningPort(child);
+  return child;
+}
+
+async function startConsumer(kafka: TestKafka, dataDir: string, extra: Record<string, string> = {}) {
+  const child = startChild('cmd/consumer/main.ts', {
+    ...kafkaEnv(kafka),
+    DATA_DIR: dataDir,
+    HTTP_PORT: '0',
+    CONSUMER_CONCURRENCY: '3',
+    ...extra,
+  });
+  const port = await listeningPort(child);
+  return { child, port };
+}
+
+function assignmentOf(child: RunningChild): number[] | undefined {
+  const joins = child
+    .output()
+    .split('\n')
+    .filter((line) => line.includes('"joined the consumer group"'))
+    .map((line) => JSON.parse(line) as { assignment: Record<string, number[]> });
+  const last = joins[joins.length - 1];
+  return last ? Object.values(last.assignment).flat() : undefined;
+}
+
+describe('producer -> Kafka -> consumer, as separate processes over real sockets', () => {
+  it('counts exactly what the recorded events say', async () => {
+    const kafka = await startTestKafka();
+    const { url } = await startReplay();
+    await startProducer(kafka, url, tempDataDir());
+    const consumer = await startConsumer(kafka, tempDataDir());
+    await statsReaching(consumer.port, consumer.child, EXPECTED.total);
+    const body = await settledStats(consumer.port);
+    expectExact(body, EXPECTED);
+    expect(body.rejected).toBe(0);
+  });
+
+  it('stays exact when the consumer is SIGKILLed mid-stream and restarted', async () => {
+    const kafka = await startTestKafka();
+    const { url } = await startReplay({ ratePerSec: 1_500 });
+    await startProducer(kafka, url, tempDataDir());
+    const dataDir = tempDataDir();
+    const first = await startConsumer(kafka, dataDir);
+    await statsReaching(first.port, first.child, Math.floor(EXPECTED.total / 2));
+    first.child.process.kill('SIGKILL');
+    expect(await first.child.exited).toBe('SIGKILL');
+    const second = await startConsumer(kafka, dataDir);
+    await statsReaching(second.port, second.child, EXPECTED.total);
+    expectExact(await settledStats(second.port), EXPECTED);
+    expect(second.child.output()).toContain('memory store restored from checkpoint');
+  });
+
+  it('stays exact when the producer is SIGKILLed mid-stream and restarted (duplicates removed)', async () => {
+    const kafka = await startTestKafka();
+    const { replay, url } = await startReplay({ ratePerSec: 1_500 });
+    const producerDir = tempDataDir();
+    // A slow cursor checkpoint makes the restarted producer send again what the broker already has.
+    const slow = { CHECKPOINT_INTERVAL_MS: '1000' };
+    const first = await startProducer(kafka, url, producerDir, slow);
+    const consumer = await startConsumer(kafka, tempDataDir());
+    await statsReaching(consumer.port, consumer.child, Math.floor(EXPECTED.total / 2));
+    first.process.kill('SIGKILL');
+    await first.exited;
+    const before = replay.connections.length;
+    await startProducer(kafka, url, producerDir, slow);
+    await statsReaching(consumer.port, consumer.child, EXPECTED.total);
+    expectExact(await settledStats(consumer.port), EXPECTED);
+    // The restart resumed from the acknowledged cursor, not from the start.
+    expect(replay.connections[before]?.lastEventId).toMatch(/"offset":\d+/);
+    if (kafka.broker) {
+      const written = kafka.broker.topicEndOffsets(kafka.topic).reduce((a, b) => a + b, 0);
+      expect(written).toBeGreaterThanOrEqual(EXPECTED.total);
+    }
+  });
+
+  it('splits partitions between two consumers of one group and rebalances when one leaves', async () => {
+    const kafka = await startTestKafka();
+    const a = await startConsumer(kafka, tempDataDir());
+    await waitFor(() => assignmentOf(a.child)?.length === 6, {
+      message: 'consumer A to own all 6 partitions',
+    });
+    const b = await startConsumer(kafka, tempDataDir());
+    await waitFor(
+      () => {
+        const [pa, pb] = [assignmentOf(a.child) ?? [], assignmentOf(b.child) ?? []];
+        return pa.length > 0 && pb.length > 0 && pa.length + pb.length === 6;
+      },
+      { message: 'both consumers to own some partitions' },
+    );
+    const { url } = await startReplay();
+    await startProducer(kafka, url, tempDataDir());
+    await waitFor(
+      async () => {
+        const [sa, sb] = await Promise.all([fetchStats(a.port), fetchStats(b.port)]);
+        return sa.total > 0 && sb.total > 0 && sa.total + sb.total === EXPECTED.total;
+      },
+      { message: 'the two consumers to count disjoint shares adding up to the total' },
+    );
+    b.child.process.kill('SIGTERM');
+    expect(await b.child.exited).toBe(0);
+    await waitFor(() => assignmentOf(a.child)?.length === 6, { message: 'A to take all partitions back' });
+    // A rebuilds the partitions it did not have from the log: its counts become the whole.
+    await statsReaching(a.port, a.child, EXPECTED.total);
+    expectExact(await settledStats(a.port), EXPECTED);
+  });
+
+  it.skipIf(process.env.KAFKA_TEST_BROKERS)(
+    'survives a 10 s broker outage: no loss, no duplicates, the stream paused instead of buffering',
+    async () => {
+      const kafka = await startTestKafka();
+      const broker = kafka.broker;
+      if (!broker) throw new Error('needs the in-process broker');
+      const { url } = await startReplay({ ratePerSec: 800 });
+      const producer = await startProducer(kafka, url, tempDataDir(), { PRODUCER_MAX_IN_FLIGHT: '500' });
+      const consumer = await startConsumer(kafka, tempDataDir());
+      await statsReaching(consumer.port, consumer.child, 800);
+      await broker.stop();
+      await new Promise((resolve) => setTimeout(resolve, 10_000)); // the outage itself
+      await broker.start();
+      await statsReaching(consumer.port, consumer.child, EXPECTED.total, 120_000);
+      expectExact(await settledStats(consumer.port), EXPECTED);
+      expect(producer.output()).toContain('broker is behind; pausing the stream');
+    },
+    180_000,
+  );
+
+  it('dead-letters a poison record written straight to the topic and moves on', async () => {
+    const kafka = await startTestKafka();
+    const consumer = await startConsumer(kafka, tempDataDir());
+    await waitFor(() => assignmentOf(consumer.child)?.length === 6, { message: 'consumer to join' });
+    const producer = kafka.client.producer();
+    await producer.connect();
+    await producer.send({
+      topic: kafka.topic,
+      messages: [{ key: 'x', value: 'this is not json', partition: 2 }],
+    });
+    await producer.disconnect();
+    const { url } = await startReplay();
+    await startProducer(kafka, url, tempDataDir());
+    await statsReaching(consumer.port, consumer.child, EXPECTED.total);
+    const body = await settledStats(consumer.port);
+    expectExact(body, EXPECTED);
+    expect(body.rejected).toBe(1);
+    const [letter] = await readTopic(kafka, kafka.dlqTopic, 1);
+    expect(letter?.value).toBe('this is not json');
+    expect(letter?.headers['dlq-reason']).toBe('invalid_json');
+    expect(letter?.headers['source-partition']).toBe('2');
+    expect(letter?.headers['source-offset']).toBe('0');
+  });
+
+  it('refuses a bad REDPANDA_BROKER at start-up with a clear message', async () => {
+    for (const bad of ['kafka://redpanda:9092', 'redpanda', 'redpanda:99999']) {
+      const child = startChild('cmd/consumer/main.ts', { REDPANDA_BROKER: bad });
+      expect(await child.exited).toBe(2);
+      expect(child.output()).toContain('REDPANDA_BROKER must be host:port');
+      expect(child.output()).not.toContain('    at '); // no stack trace
+    }
+  });
+});
