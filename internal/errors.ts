@@ -8,6 +8,10 @@ export const ERROR_CODES = [
   'SOURCE_HTTP_STATUS',
   'STORE_UNAVAILABLE',
   'STORE_CONFLICT',
+  /** The Cassandra schema is older than the code (or absent): apply db/migrations. */
+  'STORE_SCHEMA_OUTDATED',
+  /** A batch too large for one atomic store write: the consumer must plan smaller batches. */
+  'STORE_PLAN_TOO_LARGE',
   'CHECKPOINT_CORRUPT',
   'SHUTDOWN_TIMEOUT',
 ] as const;

@@ -5,6 +5,7 @@ import { createHttpApp } from '../../internal/http/app.js';
 import { startHttpServer } from '../../internal/http/server.js';
 import { handleShutdown, runMain } from '../../internal/lifecycle/run-main.js';
 import { createLogger } from '../../internal/log/logger.js';
+import { createMetrics } from '../../internal/metrics/metrics.js';
 import { MemoryStatsStore } from '../../internal/store/memory-store.js';
 
 runMain(async () => {
@@ -15,9 +16,15 @@ runMain(async () => {
     name: 'wikistream-embedded',
   });
   const store = new MemoryStatsStore(config.dedupWindow);
-  const pipeline = new EmbeddedPipeline(config, store, log);
+  const metrics = createMetrics();
+  const pipeline = new EmbeddedPipeline(config, store, log, metrics);
   await pipeline.start();
-  const app = createHttpApp({ store, ready: async () => true, log: log.child({ component: 'http' }) });
+  const app = createHttpApp({
+    store,
+    ready: async () => true,
+    log: log.child({ component: 'http' }),
+    metrics: metrics.registry,
+  });
   const server = await startHttpServer(app, config.http.host, config.http.port);
   log.info(
     { port: server.port, url: config.source.url, dataDir: config.dataDir },

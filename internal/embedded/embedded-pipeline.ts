@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { CheckpointFile } from '../checkpoint/checkpoint-file.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { type OffsetRecord, type PartitionKey, planBatch } from '../stats/batch-plan.js';
 import type { MemoryStatsStore, MemoryStoreSnapshot } from '../store/memory-store.js';
 import { WikimediaSource } from '../wikimedia/sse-source.js';
@@ -38,6 +39,7 @@ export class EmbeddedPipeline {
     private readonly config: Config,
     private readonly store: MemoryStatsStore,
     log: Logger,
+    private readonly metrics?: Metrics,
   ) {
     this.log = log.child({ component: 'embedded' });
     this.checkpoint = new CheckpointFile(join(config.dataDir, 'embedded-checkpoint.json'));
@@ -45,13 +47,17 @@ export class EmbeddedPipeline {
       config.source,
       {
         onEvent: (event, _raw, id) => this.enqueue({ event }, id),
-        onInvalid: (_rejected, _raw, id) => this.enqueue({ event: undefined }, id),
+        onInvalid: (rejected, _raw, id) => {
+          this.metrics?.eventsRejected.inc({ reason: rejected.reason });
+          this.enqueue({ event: undefined }, id);
+        },
         // Resume after the last event whose effect is applied, not the last one received: what
         // was received but not applied yet comes again, and the dedup window drops any repeat.
         cursor: () => this.cursor,
       },
       log.child({ component: 'source' }),
     );
+    metrics?.bindSource(this.source);
   }
 
   async start(): Promise<void> {
@@ -103,7 +109,14 @@ export class EmbeddedPipeline {
     const from = position.nextOffset;
     const records = batch.map((p, i) => ({ offset: from + i, event: p.record.event }));
     const plan = planBatch(SSE_PARTITION, position, records, from + batch.length);
+    const stopTimer = this.metrics?.storeWriteSeconds.startTimer();
     await this.store.apply(plan);
+    stopTimer?.();
+    if (this.metrics) {
+      this.metrics.eventsConsumed.inc(batch.length);
+      this.metrics.batchSize.observe(batch.length);
+      this.metrics.duplicatesDropped.inc(plan.duplicates);
+    }
     this.cursor = batch[batch.length - 1]?.id;
     this.dirty = true;
     if (plan.duplicates > 0) this.log.debug({ duplicates: plan.duplicates }, 'duplicate events dropped');

@@ -9,7 +9,9 @@ const REJECT_REASONS = ['too_large', 'invalid_json', 'schema'] as const satisfie
 const BATCH_SIZE_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000];
 
 /** Seconds: memory writes take microseconds, Cassandra batches milliseconds, a sick cluster seconds. */
-const LATENCY_BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const LATENCY_BUCKETS = [
+  0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 /** Anything that exposes `WikimediaSource`'s counters (the source itself, or a fake in tests). */
 export interface CountedSource {

@@ -38,3 +38,14 @@ function derivedId(id: string, round: number): string {
   // Shaped as a version-5-like UUID, as meta.id is a UUID.
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
+
+/** `count` events: the recorded ones first, then derived copies with fresh ids, round after round. */
+export function deriveEvents(recorded: readonly string[], count: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const round = Math.floor(i / recorded.length);
+    const line = recorded[i % recorded.length] as string;
+    out.push(round === 0 ? line : deriveEvent(line, round));
+  }
+  return out;
+}

@@ -4,12 +4,14 @@
  *
  * Correct because counts only grow: a key outside the top list can enter it only when its own
  * count is incremented, and that is the moment we look at it. Order: count descending, then key
- * ascending (deterministic ties).
+ * ascending (deterministic ties). A key's place is found by binary search on (count, key) and
+ * moved with `splice` (a memmove), so an increment costs O(log K) comparisons: the long tail of
+ * users tied at one or two edits never walks the list.
  */
 export class Leaderboard {
   private readonly counts = new Map<string, number>();
   private readonly top: string[] = [];
-  private readonly topIndex = new Map<string, number>();
+  private readonly inTop = new Set<string>();
 
   constructor(readonly capacity = 1_000) {}
 
@@ -26,22 +28,25 @@ export class Leaderboard {
       if (by < 0) throw new RangeError('Leaderboard counts only grow');
       return;
     }
-    const count = (this.counts.get(key) ?? 0) + by;
-    this.counts.set(key, count);
-    const at = this.topIndex.get(key);
-    if (at !== undefined) {
-      this.bubbleUp(at, key, count);
+    const old = this.counts.get(key) ?? 0;
+    const count = old + by;
+    if (this.inTop.has(key)) {
+      // Find it under its old count before the map changes, then move it up.
+      const from = this.search(key, old);
+      this.counts.set(key, count);
+      const to = this.search(key, count, from);
+      if (to < from) {
+        this.top.splice(from, 1);
+        this.top.splice(to, 0, key);
+      }
       return;
     }
+    this.counts.set(key, count);
     const last = this.top[this.top.length - 1];
     if (this.top.length < this.capacity || (last !== undefined && this.before(key, count, last))) {
-      this.top.push(key);
-      this.topIndex.set(key, this.top.length - 1);
-      this.bubbleUp(this.top.length - 1, key, count);
-      if (this.top.length > this.capacity) {
-        const evicted = this.top.pop() as string;
-        this.topIndex.delete(evicted);
-      }
+      this.top.splice(this.search(key, count), 0, key);
+      this.inTop.add(key);
+      if (this.top.length > this.capacity) this.inTop.delete(this.top.pop() as string);
     }
   }
 
@@ -65,16 +70,17 @@ export class Leaderboard {
     return count > otherCount || (count === otherCount && key < other);
   }
 
-  private bubbleUp(at: number, key: string, count: number): void {
-    let i = at;
-    while (i > 0) {
-      const prev = this.top[i - 1] as string;
-      if (!this.before(key, count, prev)) break;
-      this.top[i] = prev;
-      this.topIndex.set(prev, i);
-      i--;
+  /** First index in `top[0, end)` whose entry does not come before (key, count). */
+  private search(key: string, count: number, end = this.top.length): number {
+    let lo = 0;
+    let hi = end;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const other = this.top[mid] as string;
+      const otherCount = other === key ? count : (this.counts.get(other) as number);
+      if (otherCount > count || (otherCount === count && other < key)) lo = mid + 1;
+      else hi = mid;
     }
-    this.top[i] = key;
-    this.topIndex.set(key, i);
+    return lo;
   }
 }

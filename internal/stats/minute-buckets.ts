@@ -173,9 +173,7 @@ export class MinuteWindow {
 
 /** Largest counts first, then key ascending: the same order as `Leaderboard`. */
 function topEntries(counts: Map<string, number>, limit: number): Array<[string, number]> {
-  return [...counts]
-    .sort(([ka, a], [kb, b]) => b - a || (ka < kb ? -1 : ka > kb ? 1 : 0))
-    .slice(0, limit);
+  return [...counts].sort(([ka, a], [kb, b]) => b - a || (ka < kb ? -1 : ka > kb ? 1 : 0)).slice(0, limit);
 }
 
 function increment(map: Map<string, number>, key: string, by: number): void {

@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import {
   type Admin,
   CompressionTypes,
@@ -46,7 +48,7 @@ function newKafka(broker: KafkaTestBroker, clientId: string, extra: Partial<Kafk
   return new Kafka({
     clientId,
     brokers: [broker.address],
-    logLevel: logLevel.NOTHING,
+    logLevel: process.env.KAFKAJS_LOG ? logLevel.INFO : logLevel.NOTHING,
     retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 10 },
     ...extra,
   });
@@ -95,6 +97,27 @@ async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** Runs a TypeScript file with tsx in a child process; killed at cleanup if still alive. */
+function spawnTs(file: string, args: string[]): { child: ChildProcess; lines: string[] } {
+  const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+  const script = fileURLToPath(new URL(file, import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  let partial = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const parts = (partial + chunk.toString('utf8')).split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  closeLater(child, async (c) => {
+    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+  return { child, lines };
 }
 
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
@@ -216,6 +239,73 @@ describe('KafkaTestBroker with kafkajs', () => {
     await a.disconnect();
   });
 
+  it('evicts a SIGKILLed member after its session timeout and rebalances the survivor', async () => {
+    const broker = await newBroker();
+    const kafka = newKafka(broker, 'eviction');
+    const topic = 'evict';
+    const groupId = 'evict-group';
+    broker.createTopic(topic, 6);
+
+    let survivorPartitions = 0;
+    const survivor = newConsumer(kafka, groupId);
+    survivor.on(survivor.events.GROUP_JOIN, (e) => {
+      survivorPartitions = e.payload.memberAssignment[topic]?.length ?? 0;
+    });
+    await survivor.connect();
+    await survivor.subscribe({ topic, fromBeginning: true });
+    await survivor.run({ eachBatch: async () => {} });
+    await waitFor('the survivor to own all partitions', () => survivorPartitions === 6);
+
+    const sessionTimeoutMs = 2_000;
+    const { child, lines } = spawnTs('./fixtures/group-member.ts', [
+      broker.address,
+      groupId,
+      topic,
+      String(sessionTimeoutMs),
+    ]);
+    const childShare = (): number => Number(lines.at(-1)?.split(' ')[1] ?? 0);
+    await waitFor(
+      'the child to get partitions',
+      () => childShare() > 0 && survivorPartitions + childShare() === 6,
+    );
+
+    // No LeaveGroup and no heartbeats any more: only the session timer can remove it (notes §10).
+    const killedAt = Date.now();
+    child.kill('SIGKILL');
+    await waitFor('the survivor to own all partitions again', () => survivorPartitions === 6);
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(sessionTimeoutMs - 100);
+  });
+
+  it('deduplicates an idempotent produce retried after a lost acknowledgement', async () => {
+    const broker = await newBroker();
+    const kafka = newKafka(broker, 'lost-ack');
+    const topic = 'acks';
+    broker.createTopic(topic, 2);
+    const producer = await connectedProducer(kafka);
+
+    const send = (from: number, count: number) =>
+      producer.send({
+        topic,
+        acks: -1,
+        compression: CompressionTypes.GZIP,
+        messages: Array.from({ length: count }, (_, i) => ({
+          partition: (from + i) % 2,
+          value: String(from + i),
+        })),
+      });
+
+    await send(0, 10);
+    expect(broker.topicEndOffsets(topic)).toEqual([5, 5]);
+    // Both partitions are appended, then the connection drops; kafkajs resends both with the same
+    // sequences (notes §7) and must get the original offsets back.
+    broker.loseResponses('Produce', 1);
+    const [first] = await send(10, 10);
+    expect(broker.topicEndOffsets(topic)).toEqual([10, 10]);
+    expect(first?.baseOffset).toBe('5');
+    await send(20, 4);
+    expect(broker.topicEndOffsets(topic)).toEqual([12, 12]);
+  });
+
   it('survives a broker outage on the same port without losing or duplicating records', async () => {
     const broker = await newBroker(3);
     const port = broker.port;
@@ -268,6 +358,24 @@ describe('KafkaTestBroker with kafkajs', () => {
     await waitFor('consumer caught up after the restart', () => byOffset.size === total);
     const ids = [...byOffset.values()].map(Number).sort((x, y) => x - y);
     expect(ids).toEqual(Array.from({ length: total }, (_, i) => i));
+  });
+
+  it('runs as a separate process through main.ts and exits cleanly on SIGTERM', async () => {
+    const { child, lines } = spawnTs('./main.ts', ['0']);
+    await waitFor('the listening line', () => lines.some((l) => l.startsWith('listening ')));
+    const address = (lines.find((l) => l.startsWith('listening ')) ?? '').slice('listening '.length);
+    expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
+
+    const kafka = new Kafka({ clientId: 'cli', brokers: [address], logLevel: logLevel.NOTHING });
+    const admin = await connectedAdmin(kafka);
+    const cluster = await admin.describeCluster();
+    expect(cluster.brokers.map((b) => `${b.host}:${b.port}`)).toEqual([address]);
+    expect(cluster.controller).toBe(cluster.brokers[0]?.nodeId);
+    await admin.disconnect();
+
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 
   it('answers a long-polled fetch as soon as a record arrives', async () => {

@@ -3,7 +3,16 @@ import { findApi } from './apis/index.js';
 import { Reader, Writer } from './codec.js';
 import { Connection } from './connection.js';
 import { GroupCoordinator } from './group-coordinator.js';
-import { type BrokerIdentity, type BrokerStats, type RequestContext, readRequestHeader } from './protocol.js';
+import {
+  ApiKey,
+  type BrokerIdentity,
+  type BrokerStats,
+  type RequestContext,
+  readRequestHeader,
+} from './protocol.js';
+
+export type ApiName = keyof typeof ApiKey;
+
 import { TopicStore } from './topics.js';
 
 export interface KafkaTestBrokerOptions {
@@ -38,6 +47,7 @@ export class KafkaTestBroker {
   private readonly groups: GroupCoordinator;
   private readonly identity: BrokerIdentity;
   private readonly stats: BrokerStats = { parkedFetches: 0 };
+  private readonly lostResponses = new Map<number, number>();
   private nextProducerId = 1000;
   private closed = false;
   private readonly log: (message: string) => void;
@@ -121,6 +131,16 @@ export class KafkaTestBroker {
     this.topics.create(name, partitions);
   }
 
+  /**
+   * Fault injection: the next `count` requests of `api` are processed normally, but instead of the
+   * response the client gets a closed connection, as if the acknowledgement was lost on the network.
+   * Clients then retry (an idempotent producer with the same sequence, which must be deduplicated).
+   */
+  loseResponses(api: ApiName, count = 1): void {
+    const key = ApiKey[api];
+    this.lostResponses.set(key, (this.lostResponses.get(key) ?? 0) + count);
+  }
+
   /** High watermark of every partition of `topic`, or [] if it does not exist. */
   topicEndOffsets(topic: string): number[] {
     return this.topics.get(topic)?.partitions.map((log) => log.highWatermark) ?? [];
@@ -171,8 +191,21 @@ export class KafkaTestBroker {
       noResponse: false,
       log: this.log,
     };
+    if (process.env.KB_TRACE)
+      this.log(
+        `req ${header.clientId} key=${header.apiKey} v${header.apiVersion} corr=${header.correlationId}`,
+      );
     const writer = new Writer().int32(header.correlationId); // response header v0
     await api.handle(ctx, reader, writer);
+    const toLose = this.lostResponses.get(api.key) ?? 0;
+    if (toLose > 0) {
+      this.lostResponses.set(api.key, toLose - 1);
+      throw new Error(`losing the response to api key ${api.key} (fault injection)`);
+    }
+    if (process.env.KB_TRACE)
+      this.log(
+        `res ${header.clientId} key=${header.apiKey} corr=${header.correlationId} aborted=${signal.aborted}`,
+      );
     return ctx.noResponse || signal.aborted ? null : writer.toChunks();
   }
 }

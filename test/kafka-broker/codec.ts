@@ -105,6 +105,11 @@ export class Writer {
     return this.flushedLength + this.pos;
   }
 
+  /**
+   * Reserves `n` bytes in the scratch buffer and returns their position. It may swap the scratch
+   * buffer, so always call it *before* reading `this.scratch` (not inside `this.scratch.write(…)`'s
+   * argument list, where the old buffer would already have been picked).
+   */
   private ensure(n: number): number {
     if (this.pos + n > this.scratch.length) {
       this.flushScratch();
@@ -125,7 +130,8 @@ export class Writer {
   }
 
   int8(v: number): this {
-    this.scratch.writeInt8(v, this.ensure(1));
+    const at = this.ensure(1);
+    this.scratch.writeInt8(v, at);
     return this;
   }
 
@@ -134,17 +140,20 @@ export class Writer {
   }
 
   int16(v: number): this {
-    this.scratch.writeInt16BE(v, this.ensure(2));
+    const at = this.ensure(2);
+    this.scratch.writeInt16BE(v, at);
     return this;
   }
 
   int32(v: number): this {
-    this.scratch.writeInt32BE(v, this.ensure(4));
+    const at = this.ensure(4);
+    this.scratch.writeInt32BE(v, at);
     return this;
   }
 
   int64(v: number): this {
-    this.scratch.writeBigInt64BE(BigInt(v), this.ensure(8));
+    const at = this.ensure(8);
+    this.scratch.writeBigInt64BE(BigInt(v), at);
     return this;
   }
 
@@ -152,7 +161,8 @@ export class Writer {
     if (v === null) return this.int16(-1);
     const len = Buffer.byteLength(v, 'utf8');
     this.int16(len);
-    this.scratch.write(v, this.ensure(len), 'utf8');
+    const at = this.ensure(len);
+    this.scratch.write(v, at, 'utf8');
     return this;
   }
 
@@ -181,7 +191,8 @@ export class Writer {
   /** Appends bytes without a length prefix. */
   raw(v: Buffer): this {
     if (v.length <= 64) {
-      v.copy(this.scratch, this.ensure(v.length));
+      const at = this.ensure(v.length);
+      v.copy(this.scratch, at);
     } else {
       this.flushScratch();
       this.chunks.push(v);

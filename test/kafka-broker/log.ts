@@ -9,7 +9,13 @@ import { type ParsedBatch, parseProducedBatch, setBaseOffset } from './record-ba
  * log start offset is always 0.
  */
 
-export type AppendResult = { errorCode: 0; baseOffset: number } | { errorCode: ErrorCode; baseOffset: -1 };
+export interface AppendResult {
+  errorCode: ErrorCode;
+  /** −1 on error. For a deduplicated retry, the offset the original batch got. */
+  baseOffset: number;
+  /** True when the batch was an idempotent retry of one already in the log (nothing appended). */
+  duplicate: boolean;
+}
 
 export interface ReadResult {
   /** Whole batches, the first one containing `fetchOffset`; empty when nothing is available. */
@@ -40,11 +46,12 @@ export class PartitionLog {
    */
   append(records: Buffer, verifyCrc: boolean): AppendResult {
     const parsed: ParsedBatch = parseProducedBatch(records, verifyCrc);
-    if (!parsed.ok) return { errorCode: parsed.errorCode, baseOffset: -1 };
+    if (!parsed.ok) return { errorCode: parsed.errorCode, baseOffset: -1, duplicate: false };
     const ids = parsed.header;
     const seq = this.producers.check(ids);
-    if (seq.kind === 'duplicate') return { errorCode: ErrorCode.NONE, baseOffset: seq.baseOffset };
-    if (seq.kind === 'error') return { errorCode: seq.errorCode, baseOffset: -1 };
+    if (seq.kind === 'duplicate')
+      return { errorCode: ErrorCode.NONE, baseOffset: seq.baseOffset, duplicate: true };
+    if (seq.kind === 'error') return { errorCode: seq.errorCode, baseOffset: -1, duplicate: false };
 
     // Copy: `records` is a view into the request frame, which must not be kept alive by the log.
     const batch = Buffer.from(records);
@@ -57,7 +64,7 @@ export class PartitionLog {
     this.endOffset = baseOffset + ids.lastOffsetDelta + 1;
     this.producers.record(ids, baseOffset);
     for (const listener of [...this.listeners]) listener();
-    return { errorCode: ErrorCode.NONE, baseOffset };
+    return { errorCode: ErrorCode.NONE, baseOffset, duplicate: false };
   }
 
   /**

@@ -23,7 +23,6 @@ const logger = process.env.KAFKA_TEST_BROKER_DEBUG
   : undefined;
 
 const broker = await startKafkaBroker({ port, defaultPartitions, logger });
-process.stdout.write(`listening ${broker.address}\n`);
 
 let stopping = false;
 const shutdown = (): void => {
@@ -39,3 +38,5 @@ const shutdown = (): void => {
 };
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
+// Announce readiness only once the signal handlers are in place.
+process.stdout.write(`listening ${broker.address}\n`);

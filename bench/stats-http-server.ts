@@ -1,0 +1,162 @@
+// Child process of stats-http.bench.ts: fills a store with 1,000,000 distinct users and 1,000
+// domains, serves the real HTTP app on loopback, and reports its memory. Kept apart from the load
+// generator so the figures are the server's alone, as in a consumer process.
+//   node --import tsx --expose-gc bench/stats-http-server.ts memory|cassandra-view
+import { pino } from 'pino';
+import { createHttpApp } from '../internal/http/app.js';
+import { startHttpServer } from '../internal/http/server.js';
+import type { BatchPlan, PartitionKey, PartitionPosition } from '../internal/stats/batch-plan.js';
+import { MINUTE_MS, MinuteCounts } from '../internal/stats/minute-buckets.js';
+import { StatsDelta } from '../internal/stats/stats-delta.js';
+import { FollowedView, type LoadedRow } from '../internal/store/cassandra/followed-view.js';
+import { EMPTY_STATICS } from '../internal/store/cassandra/partition-rows.js';
+import { MemoryStatsStore } from '../internal/store/memory-store.js';
+import type { StatsStore } from '../internal/store/stats-store.js';
+
+export const USERS = 1_000_000;
+export const DOMAINS = 1_000;
+const PARTITIONS = 6;
+const TYPES = ['edit', 'categorize', 'log', 'new', 'external', '142'];
+/** Minutes of window buckets, each with this many distinct users: the live stream's order of size. */
+const MINUTES = 60;
+const USERS_PER_MINUTE = 1_500;
+
+/** Deterministic, so every run serves the same data. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const rand = random(42);
+/** Heavy-tailed like Wikipedia: a few bots with tens of thousands of edits, most users one or two. */
+const userCount = (i: number) => Math.max(1, Math.round(20_000 / (i + 1) ** 0.9 + rand() * 2));
+const userName = (i: number) => (i % 50 === 0 ? `Bot${i.toString(36)}` : `User ${i.toString(36)}-${i % 977}`);
+const domainName = (i: number) => `${i.toString(36)}.wikipedia.org`;
+
+/** Fills through the consumer's path: plans per partition applied to the memory store. */
+async function memoryStore(): Promise<StatsStore> {
+  const store = new MemoryStatsStore(20_000);
+  const perPlan = 50_000;
+  for (let from = 0; from < USERS; from += perPlan) {
+    const delta = new StatsDelta();
+    for (let i = from; i < Math.min(USERS, from + perPlan); i++) {
+      const n = userCount(i);
+      delta.byUser.set(userName(i), n);
+      delta.total += n;
+      if (i % 50 === 0) delta.bots += n;
+      else delta.humans += n;
+      const domain = domainName(Math.floor(rand() ** 3 * DOMAINS));
+      delta.byDomain.set(domain, (delta.byDomain.get(domain) ?? 0) + n);
+      const type = TYPES[i % TYPES.length] as string;
+      delta.byType.set(type, (delta.byType.get(type) ?? 0) + n);
+    }
+    delta.lastEventMs = Date.now();
+    if (from === 0) addMinutes(delta);
+    const partition: PartitionKey = { topic: 'wikipedia.changes', partition: (from / perPlan) % PARTITIONS };
+    const position: PartitionPosition = await store.position(partition);
+    const plan: BatchPlan = {
+      partition,
+      fromOffset: position.nextOffset,
+      nextOffset: position.nextOffset + delta.total,
+      delta,
+      newIds: [],
+      redelivered: 0,
+      duplicates: 0,
+    };
+    await store.apply(plan);
+  }
+  return store;
+}
+
+/** What the Cassandra consumer serves from: the view loaded from each partition's rows. */
+async function cassandraView(): Promise<StatsStore> {
+  const view = new FollowedView();
+  const rows: LoadedRow[][] = Array.from({ length: PARTITIONS }, () => []);
+  const domains = Array.from({ length: PARTITIONS }, () => new Map<string, number>());
+  const totals = Array.from({ length: PARTITIONS }, () => ({ total: 0, bots: 0, humans: 0 }));
+  for (let i = 0; i < USERS; i++) {
+    const p = i % PARTITIONS;
+    const n = userCount(i);
+    rows[p]?.push({ kind: 'user', key: userName(i), count: n, version: 1 });
+    const domain = domainName(Math.floor(rand() ** 3 * DOMAINS));
+    domains[p]?.set(domain, (domains[p]?.get(domain) ?? 0) + n);
+    const t = totals[p] as { total: number; bots: number; humans: number };
+    t.total += n;
+    if (i % 50 === 0) t.bots += n;
+    else t.humans += n;
+  }
+  const minuteDelta = new StatsDelta();
+  addMinutes(minuteDelta);
+  for (let p = 0; p < PARTITIONS; p++) {
+    const partRows = rows[p] as LoadedRow[];
+    for (const [key, count] of domains[p] ?? []) partRows.push({ kind: 'domain', key, count, version: 1 });
+    for (const type of TYPES) partRows.push({ kind: 'type', key: type, count: 1, version: 1 });
+    if (p === 0) {
+      for (const [minute, counts] of minuteDelta.byMinute)
+        partRows.push({ kind: 'minute', minute, counts, version: 1 });
+    }
+    const t = totals[p] as { total: number; bots: number; humans: number };
+    view.load(
+      `wikipedia.changes:${p}`,
+      { ...EMPTY_STATICS, exists: true, nextOffset: 1, batches: 1, ...t, lastEventMs: Date.now() },
+      partRows,
+    );
+    rows[p] = [];
+  }
+  const unused = () => Promise.reject(new Error('read-only benchmark store'));
+  return {
+    position: unused,
+    apply: unused,
+    release: () => {},
+    read: async (limit) => view.read(limit),
+    readWindow: async (minutes, limit) => view.readWindow(minutes, limit),
+    ping: async () => {},
+    close: async () => {},
+  };
+}
+
+function addMinutes(delta: StatsDelta): void {
+  const newest = Math.floor(Date.now() / MINUTE_MS);
+  for (let m = newest - MINUTES + 1; m <= newest; m++) {
+    const counts = new MinuteCounts();
+    for (let j = 0; j < USERS_PER_MINUTE; j++) {
+      const i = Math.floor(rand() ** 2 * USERS);
+      counts.merge({
+        total: 2,
+        bots: i % 50 === 0 ? 2 : 0,
+        humans: i % 50 === 0 ? 0 : 2,
+        byDomain: [[domainName(Math.floor(rand() ** 3 * DOMAINS)), 2]],
+        byUser: [[userName(i), 2]],
+        byType: [[TYPES[j % TYPES.length] as string, 2]],
+      });
+    }
+    delta.byMinute.set(m, counts);
+  }
+}
+
+const variant = process.argv[2] ?? 'memory';
+const started = performance.now();
+const store = variant === 'cassandra-view' ? await cassandraView() : await memoryStore();
+const fillMs = performance.now() - started;
+const sample = await store.read(1);
+if (sample.distinctUsers !== USERS || sample.distinctDomains > DOMAINS) {
+  throw new Error(`filled ${sample.distinctUsers} users, ${sample.distinctDomains} domains`);
+}
+const gc = (globalThis as { gc?: () => void }).gc;
+gc?.();
+const app = createHttpApp({ store, ready: async () => true, log: pino({ level: 'silent' }) });
+const server = await startHttpServer(app, '127.0.0.1', 0);
+const memory = () => {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed };
+};
+process.stdout.write(
+  `READY ${JSON.stringify({ port: server.port, fillMs, users: sample.distinctUsers, domains: sample.distinctDomains, ...memory() })}\n`,
+);
+setInterval(() => process.stdout.write(`MEM ${JSON.stringify(memory())}\n`), 250).unref();
+process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));

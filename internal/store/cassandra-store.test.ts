@@ -1,0 +1,245 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { Client, errors, type QueryOptions, type types } from 'cassandra-driver';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../config/config.js';
+import { createLogger } from '../log/logger.js';
+import { cassandraClientOptions } from './cassandra/client-options.js';
+import { REQUIRED_SCHEMA_VERSION, readSchemaVersion } from './cassandra/schema.js';
+import { CassandraStatsStore } from './cassandra-store.js';
+import {
+  CONTRACT_DEDUP_WINDOW,
+  planFor,
+  realEvents,
+  runStoreContract,
+  type StoreInstance,
+  type StoreWorld,
+} from './store-contract.js';
+
+// Gated on a reachable Cassandra. CI sets CASSANDRA_CONTACT_POINTS=localhost:9042 (service
+// container); nothing else is needed: data center, credentials and keyspace use their defaults
+// or CASSANDRA_* when set. Each run works in its own keyspace, dropped at the end.
+const contactPoints = process.env.CASSANDRA_CONTACT_POINTS;
+const SKIP_REASON = 'CASSANDRA_CONTACT_POINTS is not set, so no Cassandra to run against';
+if (!contactPoints) {
+  console.warn(
+    `[cassandra-store.test.ts] SKIPPED: the Cassandra contract run was not executed (${SKIP_REASON}). ` +
+      'Set CASSANDRA_CONTACT_POINTS=localhost:9042 to run it.',
+  );
+}
+
+const keyspace = `wikistream_test_${Date.now().toString(36)}_${process.pid}`;
+const config = loadConfig({
+  ...process.env,
+  STORAGE: 'cassandra',
+  CASSANDRA_KEYSPACE: keyspace,
+  CASSANDRA_APPLY_SCHEMA: 'true',
+});
+const log = createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
+
+type BatchFn = (
+  queries: Array<{ query: string; params?: unknown[] }>,
+  options?: QueryOptions,
+) => Promise<types.ResultSet>;
+
+async function openStore(
+  topic: string,
+  cassandra = config.cassandra,
+  extra: Partial<ConstructorParameters<typeof CassandraStatsStore>[1]> = {},
+) {
+  const client = new Client(cassandraClientOptions(cassandra));
+  const store = new CassandraStatsStore(client, {
+    keyspace: cassandra.keyspace,
+    topic,
+    dedupWindow: CONTRACT_DEDUP_WINDOW,
+    applySchema: cassandra.applySchema,
+    // Tests bring views up to date with sync(); the timer only adds noise.
+    refreshIntervalMs: 3_600_000,
+    retryMinMs: 100,
+    retryMaxMs: 1_000,
+    log,
+    ...extra,
+  });
+  return { client, store };
+}
+
+async function cassandraWorld(): Promise<StoreWorld> {
+  const topic = `contract-${randomUUID().slice(0, 8)}`;
+  return {
+    topic,
+    async open(): Promise<StoreInstance> {
+      const { client, store } = await openStore(topic);
+      await store.start();
+      // Faults injected at the driver: the store sees exactly what a network failure gives it.
+      const realBatch = client.batch.bind(client) as BatchFn;
+      let fault: 'before-write' | 'after-write' | undefined;
+      vi.spyOn(client as unknown as { batch: BatchFn }, 'batch').mockImplementation(
+        async (queries, options) => {
+          const now = fault;
+          fault = undefined;
+          if (now === 'before-write') throw new errors.NoHostAvailableError({}, 'injected: request not sent');
+          const result = await realBatch(queries, options);
+          if (now === 'after-write')
+            throw new errors.OperationTimedOutError('injected: acknowledgement lost');
+          return result;
+        },
+      );
+      return {
+        store,
+        failNextApply: (when) => {
+          fault = when;
+        },
+        sync: () => store.refresh(),
+        close: () => store.close(),
+      };
+    },
+  };
+}
+
+describe.skipIf(!contactPoints)(`Cassandra store against a real Cassandra (skipped: ${SKIP_REASON})`, () => {
+  let admin: Client;
+
+  beforeAll(async () => {
+    // The first start creates the keyspace and applies db/migrations, as the consumer does.
+    const { store } = await openStore('schema-bootstrap');
+    await store.start();
+    await store.close();
+    admin = new Client(cassandraClientOptions(config.cassandra));
+    await admin.connect();
+  }, 120_000);
+
+  afterAll(async () => {
+    await admin?.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => {});
+    await admin?.shutdown();
+  }, 60_000);
+
+  runStoreContract('cassandra', cassandraWorld, { sharedState: true });
+
+  it('applied the schema once: the recorded version is what the code needs, and a restart changes nothing', async () => {
+    expect(await readSchemaVersion(admin, keyspace)).toBe(REQUIRED_SCHEMA_VERSION);
+    const { store } = await openStore('schema-again');
+    await store.start();
+    await store.close();
+    expect(await readSchemaVersion(admin, keyspace)).toBe(REQUIRED_SCHEMA_VERSION);
+  });
+
+  it('refuses to start on a keyspace without the schema, naming what to run', async () => {
+    const bare = { ...config.cassandra, keyspace: `${keyspace}_bare`, applySchema: false };
+    const { store } = await openStore('no-schema', bare);
+    await expect(store.start()).rejects.toMatchObject({
+      code: 'STORE_SCHEMA_OUTDATED',
+      message: expect.stringContaining('db/migrations'),
+    });
+    await store.close();
+  });
+
+  it('a view started on a busy partition follows it exactly (other instance writing meanwhile)', async () => {
+    const topic = `busy-${randomUUID().slice(0, 8)}`;
+    const partition = { topic, partition: 0 };
+    const writer = await openStore(topic);
+    await writer.store.start();
+    const events = realEvents(0, 200);
+    const writes = (async () => {
+      for (let from = 0; from < 200; from += 10) {
+        await writer.store.apply(await planFor(writer.store, partition, events.slice(from, from + 10), from));
+      }
+    })();
+    const reader = await openStore(topic);
+    await reader.store.start(); // loads while the writer is still applying
+    await writes;
+    await reader.store.refresh();
+    expect((await reader.store.read(Number.POSITIVE_INFINITY)).total).toBe(200);
+    expect(await reader.store.read(Number.POSITIVE_INFINITY)).toEqual(
+      await writer.store.read(Number.POSITIVE_INFINITY),
+    );
+    await reader.store.close();
+    await writer.store.close();
+  });
+
+  it('Cassandra lost mid-run: writes fail retriably and commit nothing; after it is back nothing is lost or doubled', async () => {
+    const [host, port] = (config.cassandra.contactPoints[0] as string).split(':');
+    const proxy = await TcpProxy.start(host as string, Number(port ?? 9042));
+    const topic = `outage-${randomUUID().slice(0, 8)}`;
+    const partition = { topic, partition: 0 };
+    const { store } = await openStore(topic, {
+      ...config.cassandra,
+      contactPoints: [`127.0.0.1:${proxy.port}`],
+    });
+    await store.start();
+    const events = realEvents(0, 30);
+    await store.apply(await planFor(store, partition, events.slice(0, 10), 0));
+    const plan = await planFor(store, partition, events.slice(10, 30), 10);
+
+    await proxy.cut();
+    await expect(store.apply(plan)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', retriable: true });
+    await expect(store.ping()).rejects.toMatchObject({ retriable: true });
+
+    proxy.restore();
+    // The consumer's loop: re-read the position and re-plan until the store takes the batch.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        const again = await planFor(store, partition, events.slice(10, 30), 10);
+        if (again.nextOffset > again.fromOffset) await store.apply(again);
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+    await store.refresh();
+    const view = await store.read(Number.POSITIVE_INFINITY);
+    expect(view.total).toBe(30);
+    expect((await store.position(partition)).nextOffset).toBe(30);
+    await store.close();
+    await proxy.close();
+  }, 120_000);
+});
+
+/** A TCP relay to Cassandra that can drop every connection and refuse new ones: an outage. */
+class TcpProxy {
+  private readonly sockets = new Set<Socket>();
+  private cutOff = false;
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static async start(host: string, port: number): Promise<TcpProxy> {
+    let proxy: TcpProxy | undefined;
+    const server = createServer((client) => {
+      if (!proxy || proxy.cutOff) {
+        client.destroy();
+        return;
+      }
+      const upstream = tcpConnect(port, host);
+      for (const s of [client, upstream]) {
+        proxy.sockets.add(s);
+        s.on('close', () => proxy?.sockets.delete(s));
+        s.on('error', () => {});
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    proxy = new TcpProxy(server, typeof address === 'object' && address ? address.port : 0);
+    return proxy;
+  }
+
+  async cut(): Promise<void> {
+    this.cutOff = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  restore(): void {
+    this.cutOff = false;
+  }
+
+  async close(): Promise<void> {
+    await this.cut();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

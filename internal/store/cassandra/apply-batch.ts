@@ -1,0 +1,184 @@
+import { WikistreamError } from '../../errors.js';
+import type { BatchPlan } from '../../stats/batch-plan.js';
+import { FUTURE_SLACK_MS, MINUTE_MS, MinuteCounts } from '../../stats/minute-buckets.js';
+import { encodeDelta, encodeMinute } from './delta-codec.js';
+import {
+  COUNT_KINDS,
+  type CountKind,
+  changeSlotKey,
+  idSlotKey,
+  minuteSlotKey,
+  type PartitionStatics,
+} from './partition-rows.js';
+import type { Statements } from './statements.js';
+
+/**
+ * One conditional batch is one Cassandra mutation, whatever its size: single-partition batches
+ * are exempt from batch_size_fail_threshold (CASSANDRA-10876). The real limits are the protocol's
+ * 65,535 statements and max_mutation_size (default 16 MiB, half a commitlog segment); stay well
+ * inside both. A Kafka fetch of at most 1 MiB a partition (kafkajs' default) is ~1,000 events,
+ * ~3,000 statements and a few hundred KiB.
+ */
+export const MAX_BATCH_STATEMENTS = 30_000;
+export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+/** Past this, a changed DEDUP_WINDOW is not re-laid out in one batch (see `buildApplyBatch`). */
+export const MAX_WINDOW_REWRITE = 20_000;
+
+/** Current values of the rows a plan touches, as read just before the conditional write. */
+export interface TouchedRows {
+  /** Absolute count by `rowKey(kind, key)`; absent means 0. */
+  readonly counts: ReadonlyMap<string, number>;
+  /** What each touched minute's slot holds: the minute it is for and its counts. */
+  readonly minutes: ReadonlyMap<number, { readonly minute: number; readonly counts: MinuteCounts }>;
+}
+
+export interface ApplyBatch {
+  readonly queries: Array<{ query: string; params: unknown[] }>;
+  /** The statics once the batch is applied. */
+  readonly statics: PartitionStatics;
+  /** Number of this batch in the partition (its change row's seq). */
+  readonly batch: number;
+}
+
+export function rowKey(kind: CountKind, key: string): string {
+  return `${kind}\u0000${key}`;
+}
+
+/**
+ * The conditional batch that applies `plan` to a partition whose statics are `statics`
+ * (`statics.nextOffset === plan.fromOffset`, decided by the ledger beforehand). Pure, so what is
+ * written is unit-tested without a server. Writes absolute values (current + delta), never
+ * counter increments: replaying the batch can only fail its condition, never count twice.
+ */
+export function buildApplyBatch(input: {
+  readonly cql: Statements;
+  readonly topic: string;
+  readonly partition: number;
+  readonly statics: PartitionStatics;
+  readonly plan: BatchPlan;
+  readonly touched: TouchedRows;
+  readonly dedupWindow: number;
+  /** The dedup window after this plan, oldest first; read only when DEDUP_WINDOW changed. */
+  readonly windowAfter: () => readonly string[];
+  readonly nowMs: number;
+}): ApplyBatch {
+  const { cql, topic, partition, statics, plan, touched, dedupWindow } = input;
+  const delta = plan.delta;
+  const version = plan.nextOffset;
+  const queries: Array<{ query: string; params: unknown[] }> = [];
+  const next: PartitionStatics = {
+    exists: true,
+    nextOffset: plan.nextOffset,
+    batches: statics.batches + 1,
+    idsAdded: statics.idsAdded + plan.newIds.length,
+    ringSize: dedupWindow,
+    total: statics.total + delta.total,
+    rejected: statics.rejected + delta.rejected,
+    bots: statics.bots + delta.bots,
+    humans: statics.humans + delta.humans,
+    lastEventMs: Math.max(statics.lastEventMs, delta.lastEventMs),
+  };
+
+  queries.push({
+    query: cql.cas,
+    params: [
+      next.nextOffset,
+      next.batches,
+      next.idsAdded,
+      next.ringSize,
+      next.total,
+      next.rejected,
+      next.bots,
+      next.humans,
+      next.lastEventMs,
+      topic,
+      partition,
+      // A partition never written has no next_offset: the condition is then `= null`.
+      statics.exists ? plan.fromOffset : null,
+    ],
+  });
+
+  const maps: Record<CountKind, ReadonlyMap<string, number>> = {
+    domain: delta.byDomain,
+    user: delta.byUser,
+    type: delta.byType,
+  };
+  for (const kind of COUNT_KINDS) {
+    for (const [key, n] of maps[kind]) {
+      const count = (touched.counts.get(rowKey(kind, key)) ?? 0) + n;
+      queries.push({ query: cql.count, params: [count, version, topic, partition, kind, key] });
+    }
+  }
+
+  for (const [minute, counts] of delta.byMinute) {
+    // Never persist a minute stamped in the future (a wrong clock) nor let a minute replace a
+    // newer one sharing its slot: that one is >= 128 minutes newer, so this one is out of every window.
+    if (minute * MINUTE_MS > input.nowMs + FUTURE_SLACK_MS) continue;
+    const slot = touched.minutes.get(minute);
+    if (slot !== undefined && slot.minute > minute) continue;
+    const merged = new MinuteCounts();
+    if (slot !== undefined && slot.minute === minute) merged.merge(slot.counts);
+    merged.merge(counts);
+    queries.push({
+      query: cql.value,
+      params: [encodeMinute(merged), minute, version, topic, partition, 'minute', minuteSlotKey(minute)],
+    });
+  }
+
+  // The dedup window as a ring of DEDUP_WINDOW slots, id n in slot n mod DEDUP_WINDOW: written in
+  // place, never deleted. When DEDUP_WINDOW changed since the ring was written, lay the whole
+  // window out again so the ring stays exact; for a huge window only the new ids are written and
+  // the old layout's leftovers age out (position() filters by number).
+  const relayout =
+    statics.ringSize !== undefined && statics.ringSize !== dedupWindow ? input.windowAfter() : undefined;
+  if (relayout !== undefined && relayout.length <= MAX_WINDOW_REWRITE) {
+    relayout.forEach((id, i) => {
+      const seq = next.idsAdded - relayout.length + i;
+      queries.push({
+        query: cql.value,
+        params: [id, seq, version, topic, partition, 'id', idSlotKey(seq, dedupWindow)],
+      });
+    });
+  } else {
+    const ids = plan.newIds;
+    // Within one batch a slot written twice would be decided by value, not order: write each once.
+    for (let j = Math.max(0, ids.length - dedupWindow); j < ids.length; j++) {
+      const seq = statics.idsAdded + j;
+      queries.push({
+        query: cql.value,
+        params: [ids[j], seq, version, topic, partition, 'id', idSlotKey(seq, dedupWindow)],
+      });
+    }
+  }
+
+  queries.push({
+    query: cql.change,
+    params: [
+      encodeDelta(delta),
+      statics.batches,
+      plan.fromOffset,
+      plan.nextOffset,
+      topic,
+      partition,
+      changeSlotKey(statics.batches),
+    ],
+  });
+
+  assertFits(queries, plan);
+  return { queries, statics: next, batch: statics.batches };
+}
+
+function assertFits(queries: ReadonlyArray<{ params: unknown[] }>, plan: BatchPlan): void {
+  let bytes = 0;
+  for (const q of queries) {
+    for (const p of q.params) bytes += typeof p === 'string' ? p.length * 3 : 8;
+  }
+  if (queries.length > MAX_BATCH_STATEMENTS || bytes > MAX_BATCH_BYTES) {
+    throw new WikistreamError(
+      'STORE_PLAN_TOO_LARGE',
+      `batch for ${plan.partition.topic}[${plan.partition.partition}] offsets ${plan.fromOffset}..${plan.nextOffset} ` +
+        `needs ${queries.length} statements (~${Math.round(bytes / 1024)} KiB) in one atomic write; ` +
+        `the limit is ${MAX_BATCH_STATEMENTS} statements / ${MAX_BATCH_BYTES / 1024} KiB: plan smaller batches`,
+    );
+  }
+}

@@ -1,0 +1,176 @@
+import { MINUTE_MS, type MinuteCounts } from '../../stats/minute-buckets.js';
+import {
+  StatsAggregate,
+  type StatsSnapshot,
+  type StatsView,
+  type StatsWindowView,
+} from '../../stats/stats-aggregate.js';
+import { StatsDelta } from '../../stats/stats-delta.js';
+import type { CountKind, PartitionStatics } from './partition-rows.js';
+
+/** A 'domain'/'user'/'type' row as loaded, or a 'minute' row decoded. */
+export type LoadedRow =
+  | { readonly kind: CountKind; readonly key: string; readonly count: number; readonly version: number }
+  | {
+      readonly kind: 'minute';
+      readonly minute: number;
+      readonly counts: MinuteCounts;
+      readonly version: number;
+    };
+
+/** One batch from the change feed (or applied by this instance). */
+export interface Change {
+  readonly seq: number;
+  readonly fromOffset: number;
+  readonly toOffset: number;
+  readonly delta: StatsDelta;
+}
+
+export type ChangeOutcome = 'applied' | 'seen' | 'gap' | 'unknown';
+
+interface Cursor {
+  /** Offset and batch number the view has reached in this partition. */
+  offset: number;
+  seq: number;
+  /**
+   * Rows loaded with a version beyond the statics the load started from (written while it ran):
+   * their loaded value already includes changes up to that version. Emptied once passed.
+   */
+  ahead: Map<string, number>;
+}
+
+/**
+ * The whole topic's stats, in this process, for `/stats`: every partition loaded once (statics
+ * and absolute rows), then followed through the change feed in batch order. Sums over partitions
+ * land in one `StatsAggregate`, so reads cost the same as the memory store's: O(limit) from
+ * leaderboards kept sorted.
+ *
+ * Exact because each partition's feed is a chain (batch n goes from the offset batch n-1 ended at)
+ * applied at most once per batch number, and a load that raced with writes knows, by each row's
+ * version, which later changes it already holds. Pure (no driver), so it is unit-tested directly.
+ */
+export class FollowedView {
+  private readonly stats: StatsAggregate;
+  private readonly cursors = new Map<string, Cursor>();
+
+  constructor(options: { now?: () => number } = {}) {
+    this.stats = new StatsAggregate(options);
+  }
+
+  has(partition: string): boolean {
+    return this.cursors.has(partition);
+  }
+
+  /** Where the view stands in a partition: next batch number and offset. */
+  cursor(partition: string): { readonly offset: number; readonly seq: number } | undefined {
+    const c = this.cursors.get(partition);
+    return c === undefined ? undefined : { offset: c.offset, seq: c.seq };
+  }
+
+  get partitions(): number {
+    return this.cursors.size;
+  }
+
+  /**
+   * Adds a partition from a load: `statics` read first, then `rows` (any time after). Returns false
+   * and changes nothing when the partition is already followed (it was added meanwhile).
+   */
+  load(partition: string, statics: PartitionStatics, rows: Iterable<LoadedRow>): boolean {
+    if (this.cursors.has(partition)) return false;
+    const snapshot: StatsSnapshot = {
+      total: statics.total,
+      rejected: statics.rejected,
+      bots: statics.bots,
+      humans: statics.humans,
+      lastEventMs: statics.lastEventMs,
+      byDomain: [],
+      byUser: [],
+      byType: [],
+      minutes: [],
+    };
+    const ahead = new Map<string, number>();
+    for (const row of rows) {
+      if (row.version > statics.nextOffset) ahead.set(aheadKey(row), row.version);
+      switch (row.kind) {
+        case 'domain':
+          snapshot.byDomain.push([row.key, row.count]);
+          break;
+        case 'user':
+          snapshot.byUser.push([row.key, row.count]);
+          break;
+        case 'type':
+          snapshot.byType.push([row.key, row.count]);
+          break;
+        case 'minute':
+          snapshot.minutes?.push({
+            startMs: row.minute * MINUTE_MS,
+            total: row.counts.total,
+            bots: row.counts.bots,
+            humans: row.counts.humans,
+            byDomain: [...row.counts.byDomain],
+            byUser: [...row.counts.byUser],
+            byType: [...row.counts.byType],
+          });
+          break;
+      }
+    }
+    this.stats.apply(snapshot);
+    this.cursors.set(partition, { offset: statics.nextOffset, seq: statics.batches, ahead });
+    return true;
+  }
+
+  /**
+   * Applies one batch if it is the next one of its partition. 'seen': already in the view (this
+   * instance applied it, or a refresh did); 'gap': a later batch, so one was missed (reload);
+   * 'unknown': the partition is not followed yet and this is not its first batch.
+   */
+  apply(partition: string, change: Change): ChangeOutcome {
+    let cursor = this.cursors.get(partition);
+    if (cursor === undefined) {
+      if (change.seq !== 0) return 'unknown';
+      // A partition's first batch: nothing came before it, so the view can start from here.
+      cursor = { offset: change.fromOffset, seq: 0, ahead: new Map() };
+      this.cursors.set(partition, cursor);
+    }
+    if (change.seq < cursor.seq) return 'seen';
+    if (change.seq > cursor.seq || change.fromOffset !== cursor.offset) return 'gap';
+    this.stats.apply(cursor.ahead.size === 0 ? change.delta : withoutLoaded(change, cursor.ahead));
+    cursor.offset = change.toOffset;
+    cursor.seq = change.seq + 1;
+    if (cursor.ahead.size > 0 && [...cursor.ahead.values()].every((v) => v <= cursor.offset)) {
+      cursor.ahead.clear();
+    }
+    return 'applied';
+  }
+
+  read(limit: number): StatsView {
+    return this.stats.view(limit);
+  }
+
+  readWindow(minutes: number, limit: number): StatsWindowView {
+    return this.stats.windowView(minutes, limit);
+  }
+}
+
+function aheadKey(row: LoadedRow): string {
+  return row.kind === 'minute' ? `minute\u0000${row.minute}` : `${row.kind}\u0000${row.key}`;
+}
+
+/** The change minus what rows loaded at a later version already count. Totals always apply. */
+function withoutLoaded(change: Change, ahead: ReadonlyMap<string, number>): StatsDelta {
+  const loaded = (key: string) => (ahead.get(key) ?? Number.NEGATIVE_INFINITY) >= change.toOffset;
+  const from = change.delta;
+  const out = new StatsDelta();
+  out.total = from.total;
+  out.rejected = from.rejected;
+  out.bots = from.bots;
+  out.humans = from.humans;
+  out.lastEventMs = from.lastEventMs;
+  for (const [key, n] of from.byDomain) if (!loaded(`domain\u0000${key}`)) out.byDomain.set(key, n);
+  for (const [key, n] of from.byUser) if (!loaded(`user\u0000${key}`)) out.byUser.set(key, n);
+  for (const [key, n] of from.byType) if (!loaded(`type\u0000${key}`)) out.byType.set(key, n);
+  for (const [minute, counts] of from.byMinute) {
+    if (!loaded(`minute\u0000${minute}`)) out.byMinute.set(minute, counts);
+  }
+  return out;
+}

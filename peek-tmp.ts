@@ -1,0 +1,3 @@
+import bench from './bench/stats-http.bench.js';
+const r = await bench();
+console.log(r.markdown);

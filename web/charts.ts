@@ -1,0 +1,113 @@
+// DOM rendering of the dashboard's charts: plain elements and one SVG, no charting library.
+import { formatCount, formatRate, niceCeil } from './format.js';
+import type { RatePoint } from './rate-series.js';
+
+/**
+ * A bar chart as table rows: a row header (name and bar) and a count cell, so it reads as a table
+ * to a screen reader. Bars are sized through the CSSOM (`style.width`), which the page's
+ * Content-Security-Policy allows, unlike inline style attributes.
+ */
+export function renderBars(table: HTMLTableElement, entries: ReadonlyArray<readonly [string, number]>): void {
+  const body = table.tBodies[0] ?? table.createTBody();
+  if (entries.length === 0) {
+    const row = document.createElement('tr');
+    const cell = document.createElement('td');
+    cell.colSpan = 2;
+    cell.className = 'empty';
+    cell.textContent = 'No events yet';
+    row.append(cell);
+    body.replaceChildren(row);
+    return;
+  }
+  const max = entries[0]?.[1] ?? 1;
+  const rows = entries.map(([name, count]) => {
+    const row = document.createElement('tr');
+    const header = document.createElement('th');
+    header.scope = 'row';
+    const label = document.createElement('span');
+    label.className = 'name';
+    label.textContent = name;
+    label.title = name;
+    const bar = document.createElement('span');
+    bar.className = 'bar';
+    bar.setAttribute('aria-hidden', 'true');
+    const fill = document.createElement('span');
+    fill.className = 'bar-fill';
+    fill.style.width = `${max > 0 ? (count / max) * 100 : 0}%`;
+    bar.append(fill);
+    header.append(label, bar);
+    const value = document.createElement('td');
+    value.textContent = formatCount(count);
+    value.dataset.value = String(count);
+    row.append(header, value);
+    return row;
+  });
+  body.replaceChildren(...rows);
+}
+
+/** The SVG's coordinate box (see index.html): x 0..600 is `spanMs` ago..now, y 0..160 is top..0. */
+const WIDTH = 600;
+const HEIGHT = 160;
+
+export interface LineChart {
+  readonly svg: SVGSVGElement;
+  readonly line: SVGPolylineElement;
+  readonly area: SVGPolygonElement;
+  readonly maxLabel: HTMLElement;
+}
+
+/** Draws the events-per-second line; the chart's accessible name carries its figures. */
+export function renderRateLine(chart: LineChart, points: readonly RatePoint[], spanMs: number): void {
+  const visible = points.filter((p) => p.age <= spanMs);
+  const peak = visible.reduce((max, p) => Math.max(max, p.perSecond), 0);
+  const top = niceCeil(peak);
+  const xy = visible.map((p) => {
+    const x = WIDTH - (p.age / spanMs) * WIDTH;
+    const y = HEIGHT - (p.perSecond / top) * HEIGHT;
+    return `${x.toFixed(1)},${y.toFixed(1)}`;
+  });
+  chart.line.setAttribute('points', xy.join(' '));
+  const first = xy[0];
+  const last = xy[xy.length - 1];
+  chart.area.setAttribute(
+    'points',
+    first && last ? `${first.split(',')[0]},${HEIGHT} ${xy.join(' ')} ${last.split(',')[0]},${HEIGHT}` : '',
+  );
+  chart.maxLabel.textContent = `${formatRate(top)} /s`;
+  const now = visible[visible.length - 1];
+  const average = visible.length ? visible.reduce((sum, p) => sum + p.perSecond, 0) / visible.length : 0;
+  chart.svg.setAttribute(
+    'aria-label',
+    now
+      ? `Events per second over the last ${Math.round(spanMs / 60_000)} minutes: ` +
+          `now ${formatRate(now.perSecond)}, peak ${formatRate(peak)}, average ${formatRate(average)}`
+      : 'Events per second: waiting for data',
+  );
+}
+
+export interface Split {
+  readonly box: HTMLElement;
+  readonly botFill: HTMLElement;
+  readonly humanFill: HTMLElement;
+  readonly botCount: HTMLElement;
+  readonly humanCount: HTMLElement;
+}
+
+/** Bots vs humans as one stacked bar, with counts and shares in the legend and accessible name. */
+export function renderSplit(split: Split, bots: number, humans: number): void {
+  const total = bots + humans;
+  const botShare = total > 0 ? (bots / total) * 100 : 0;
+  const humanShare = total > 0 ? 100 - botShare : 0;
+  split.botFill.style.width = `${botShare}%`;
+  split.humanFill.style.width = `${humanShare}%`;
+  split.botCount.textContent = `${formatCount(bots)} (${botShare.toFixed(0)}%)`;
+  split.botCount.dataset.value = String(bots);
+  split.humanCount.textContent = `${formatCount(humans)} (${humanShare.toFixed(0)}%)`;
+  split.humanCount.dataset.value = String(humans);
+  split.box.setAttribute(
+    'aria-label',
+    total > 0
+      ? `Bots ${formatCount(bots)} (${botShare.toFixed(0)}%), humans ${formatCount(humans)} (${humanShare.toFixed(0)}%)`
+      : 'Bots vs humans: no events yet',
+  );
+}
