@@ -2,6 +2,7 @@
 // domains, serves the real HTTP app on loopback, and reports its memory. Kept apart from the load
 // generator so the figures are the server's alone, as in a consumer process.
 //   node --import tsx --expose-gc bench/stats-http-server.ts memory|cassandra-view
+import { createServer } from 'node:http';
 import { pino } from 'pino';
 import { createHttpApp } from '../internal/http/app.js';
 import { startHttpServer } from '../internal/http/server.js';
@@ -73,40 +74,42 @@ async function memoryStore(): Promise<StatsStore> {
   return store;
 }
 
-/** What the Cassandra consumer serves from: the view loaded from each partition's rows. */
+/**
+ * What the Cassandra consumer serves from: the view loaded partition by partition, as the store
+ * loads it at start-up (one partition's rows in memory at a time).
+ */
 async function cassandraView(): Promise<StatsStore> {
   const view = new FollowedView();
-  const rows: LoadedRow[][] = Array.from({ length: PARTITIONS }, () => []);
-  const domains = Array.from({ length: PARTITIONS }, () => new Map<string, number>());
-  const totals = Array.from({ length: PARTITIONS }, () => ({ total: 0, bots: 0, humans: 0 }));
-  for (let i = 0; i < USERS; i++) {
-    const p = i % PARTITIONS;
-    const n = userCount(i);
-    rows[p]?.push({ kind: 'user', key: userName(i), count: n, version: 1 });
-    const domain = domainName(Math.floor(rand() ** 3 * DOMAINS));
-    domains[p]?.set(domain, (domains[p]?.get(domain) ?? 0) + n);
-    const t = totals[p] as { total: number; bots: number; humans: number };
-    t.total += n;
-    if (i % 50 === 0) t.bots += n;
-    else t.humans += n;
-  }
   const minuteDelta = new StatsDelta();
   addMinutes(minuteDelta);
   for (let p = 0; p < PARTITIONS; p++) {
-    const partRows = rows[p] as LoadedRow[];
-    for (const [key, count] of domains[p] ?? []) partRows.push({ kind: 'domain', key, count, version: 1 });
-    for (const type of TYPES) partRows.push({ kind: 'type', key: type, count: 1, version: 1 });
+    const rows: LoadedRow[] = [];
+    const domains = new Map<string, number>();
+    const totals = { total: 0, bots: 0, humans: 0 };
+    for (let i = p; i < USERS; i += PARTITIONS) {
+      const n = userCount(i);
+      rows.push({ kind: 'user', key: userName(i), count: n, version: 1 });
+      const domain = domainName(Math.floor(rand() ** 3 * DOMAINS));
+      domains.set(domain, (domains.get(domain) ?? 0) + n);
+      totals.total += n;
+      if (i % 50 === 0) totals.bots += n;
+      else totals.humans += n;
+    }
+    for (const [key, count] of domains) rows.push({ kind: 'domain', key, count, version: 1 });
+    for (const type of TYPES) rows.push({ kind: 'type', key: type, count: 1, version: 1 });
     if (p === 0) {
       for (const [minute, counts] of minuteDelta.byMinute)
-        partRows.push({ kind: 'minute', minute, counts, version: 1 });
+        rows.push({ kind: 'minute', minute, counts, version: 1 });
     }
-    const t = totals[p] as { total: number; bots: number; humans: number };
-    view.load(
-      `wikipedia.changes:${p}`,
-      { ...EMPTY_STATICS, exists: true, nextOffset: 1, batches: 1, ...t, lastEventMs: Date.now() },
-      partRows,
-    );
-    rows[p] = [];
+    const statics = {
+      ...EMPTY_STATICS,
+      exists: true,
+      nextOffset: 1,
+      batches: 1,
+      ...totals,
+      lastEventMs: Date.now(),
+    };
+    view.load(`wikipedia.changes:${p}`, statics, rows);
   }
   const unused = () => Promise.reject(new Error('read-only benchmark store'));
   return {
@@ -139,24 +142,52 @@ function addMinutes(delta: StatsDelta): void {
   }
 }
 
-const variant = process.argv[2] ?? 'memory';
-const started = performance.now();
-const store = variant === 'cassandra-view' ? await cassandraView() : await memoryStore();
-const fillMs = performance.now() - started;
-const sample = await store.read(1);
-if (sample.distinctUsers !== USERS || sample.distinctDomains > DOMAINS) {
-  throw new Error(`filled ${sample.distinctUsers} users, ${sample.distinctDomains} domains`);
-}
-const gc = (globalThis as { gc?: () => void }).gc;
-gc?.();
-const app = createHttpApp({ store, ready: async () => true, log: pino({ level: 'silent' }) });
-const server = await startHttpServer(app, '127.0.0.1', 0);
-const memory = () => {
+/**
+ * The machine's floor: node:http answering every request with a fixed body of a /stats response's
+ * size, no routing, no store. /stats cannot be faster than this on the same machine and load.
+ */
+async function floor(): Promise<void> {
+  const body = `{"by_user":{${Array.from({ length: 100 }, (_, i) => `"${userName(i)}":${userCount(i)}`).join(',')}},"by_domain":{${Array.from({ length: 100 }, (_, i) => `"${domainName(i)}":${i}`).join(',')}}}`;
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed };
-};
-process.stdout.write(
-  `READY ${JSON.stringify({ port: server.port, fillMs, users: sample.distinctUsers, domains: sample.distinctDomains, ...memory() })}\n`,
-);
-setInterval(() => process.stdout.write(`MEM ${JSON.stringify(memory())}\n`), 250).unref();
-process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
+  process.stdout.write(
+    `READY ${JSON.stringify({ port, fillMs: 0, rss: m.rss, heapUsed: m.heapUsed, bytes: body.length })}\n`,
+  );
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
+const variant = process.argv[2] ?? 'memory';
+if (variant === 'floor') {
+  await floor();
+} else {
+  await serveStats();
+}
+
+async function serveStats(): Promise<void> {
+  const started = performance.now();
+  const store = variant === 'cassandra-view' ? await cassandraView() : await memoryStore();
+  const fillMs = performance.now() - started;
+  const sample = await store.read(1);
+  if (sample.distinctUsers !== USERS || sample.distinctDomains > DOMAINS) {
+    throw new Error(`filled ${sample.distinctUsers} users, ${sample.distinctDomains} domains`);
+  }
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const app = createHttpApp({ store, ready: async () => true, log: pino({ level: 'silent' }) });
+  const server = await startHttpServer(app, '127.0.0.1', 0);
+  const memory = () => {
+    const m = process.memoryUsage();
+    return { rss: m.rss, heapUsed: m.heapUsed };
+  };
+  process.stdout.write(
+    `READY ${JSON.stringify({ port: server.port, fillMs, users: sample.distinctUsers, domains: sample.distinctDomains, ...memory() })}\n`,
+  );
+  setInterval(() => process.stdout.write(`MEM ${JSON.stringify(memory())}\n`), 250).unref();
+  process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
+}

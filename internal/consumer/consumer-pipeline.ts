@@ -120,6 +120,24 @@ export class ConsumerPipeline {
     await heartbeat();
   }
 
+  /**
+   * Start every assigned partition where the store stands, not where the group committed: after a
+   * crash the store may be behind the commit (memory store restored from an older checkpoint, or
+   * rebuilt from nothing), and when the commit is at the end of the log no batch would ever arrive
+   * to reveal it. Batches that race this seek are still safe: `BatchProcessor` skips what is below
+   * the position and asks for a seek when a batch starts above it.
+   */
+  private async seekToStorePositions(partitions: readonly PartitionKey[]): Promise<void> {
+    for (const partition of partitions) {
+      try {
+        const position = await this.store.position(partition);
+        this.consumer.seek({ ...partition, offset: String(position.nextOffset) });
+      } catch (err) {
+        this.log.warn({ err, ...partition }, 'could not read the store position on assignment; batches will tell');
+      }
+    }
+  }
+
   private async allowRestart(err: Error): Promise<boolean> {
     const now = Date.now();
     this.restarts = this.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
@@ -146,6 +164,7 @@ export class ConsumerPipeline {
         { memberId: payload.memberId, isLeader: payload.isLeader, assignment: payload.memberAssignment },
         'joined the consumer group',
       );
+      void this.seekToStorePositions(this.assigned);
     });
     this.consumer.on(events.CRASH, ({ payload }) => {
       this.joined = false;

@@ -5,6 +5,23 @@ import type { StatsView, StatsWindowView } from '../stats/stats-aggregate.js';
  * look like integers (a user named "1234") to the front.
  */
 export function renderStatsJson(view: StatsView, limit: number | 'all'): string {
+  // A store that returns the same view object until its counts change (the Cassandra store's
+  // view does) gets each rendering once: under load, most requests then skip it.
+  let byLimit = rendered.get(view);
+  if (!byLimit) {
+    byLimit = new Map();
+    rendered.set(view, byLimit);
+  }
+  const cached = byLimit.get(limit);
+  if (cached !== undefined) return cached;
+  const json = renderStatsJsonNow(view, limit);
+  byLimit.set(limit, json);
+  return json;
+}
+
+const rendered = new WeakMap<StatsView, Map<number | 'all', string>>();
+
+function renderStatsJsonNow(view: StatsView, limit: number | 'all'): string {
   return (
     `{"total":${view.total},"rejected":${view.rejected},` +
     `"by_domain":${orderedObject(view.byDomain)},"by_user":${orderedObject(view.byUser)},` +

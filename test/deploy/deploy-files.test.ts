@@ -191,6 +191,8 @@ describe('docker-compose.yml and deploy/compose.replay.yml', () => {
         // Deliberate: `image` names what `build` produces, so CI (and users) can run
         // prebuilt images by setting PRODUCER_IMAGE / CONSUMER_IMAGE.
         'no-build-and-image': 0,
+        // Biome formats our YAML (`npm run lint`) and writes double quotes.
+        'require-quotes-in-ports': [1, { quoteType: 'double' }],
         // An override merges into the base file, which names the project.
         ...(path === 'docker-compose.yml' ? {} : { 'require-project-name-field': 0 }),
       },

@@ -383,7 +383,7 @@ describe('KafkaTestBroker with kafkajs', () => {
     const kafka = newKafka(broker, 'long-poll');
     const topic = 'quiet';
     broker.createTopic(topic, 1);
-    const maxWaitTimeInMs = 5_000;
+    const maxWaitTimeInMs = 3_000;
 
     let receivedAt = 0;
     const consumer = newConsumer(kafka, 'long-poll-group', maxWaitTimeInMs);
@@ -405,6 +405,6 @@ describe('KafkaTestBroker with kafkajs', () => {
     await producer.send({ topic, acks: -1, messages: [{ value: 'wake up' }] });
     await waitFor('the record to arrive', () => receivedAt > 0, maxWaitTimeInMs * 2);
     // Woken by the append, not by max_wait_ms running out.
-    expect(receivedAt - sentAt).toBeLessThan(1_500);
+    expect(receivedAt - sentAt).toBeLessThan(1_000);
   });
 });

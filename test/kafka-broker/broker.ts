@@ -10,10 +10,10 @@ import {
   type RequestContext,
   readRequestHeader,
 } from './protocol.js';
-
-export type ApiName = keyof typeof ApiKey;
-
 import { TopicStore } from './topics.js';
+
+/** API names accepted by `loseResponses`, e.g. 'Produce'. */
+export type ApiName = keyof typeof ApiKey;
 
 export interface KafkaTestBrokerOptions {
   /** TCP port; 0 (default) picks an ephemeral one on the first start and keeps it for restarts. */
@@ -31,6 +31,8 @@ export interface KafkaTestBrokerOptions {
   verifyCrc?: boolean;
   /** Receives diagnostic lines (group transitions, topic creation, protocol errors). */
   logger?: (message: string) => void;
+  /** Also log one line per request (api key, version, correlation id) to `logger`. */
+  logRequests?: boolean;
 }
 
 /**
@@ -55,7 +57,7 @@ export class KafkaTestBroker {
   constructor(private readonly options: KafkaTestBrokerOptions = {}) {
     this.host = options.host ?? '127.0.0.1';
     this.currentPort = options.port ?? 0;
-    this.log = options.logger ?? (() => {});
+    this.log = options.logger ?? debugLoggerFromEnv() ?? (() => {});
     this.topics = new TopicStore(options.defaultPartitions ?? 1);
     this.groups = new GroupCoordinator({
       initialRebalanceDelayMs: options.initialRebalanceDelayMs ?? 0,
@@ -191,10 +193,11 @@ export class KafkaTestBroker {
       noResponse: false,
       log: this.log,
     };
-    if (process.env.KB_TRACE)
+    if (this.options.logRequests || process.env.KAFKA_TEST_BROKER_DEBUG === 'requests') {
       this.log(
-        `req ${header.clientId} key=${header.apiKey} v${header.apiVersion} corr=${header.correlationId}`,
+        `request ${header.clientId} api ${header.apiKey} v${header.apiVersion} #${header.correlationId}`,
       );
+    }
     const writer = new Writer().int32(header.correlationId); // response header v0
     await api.handle(ctx, reader, writer);
     const toLose = this.lostResponses.get(api.key) ?? 0;
@@ -202,12 +205,17 @@ export class KafkaTestBroker {
       this.lostResponses.set(api.key, toLose - 1);
       throw new Error(`losing the response to api key ${api.key} (fault injection)`);
     }
-    if (process.env.KB_TRACE)
-      this.log(
-        `res ${header.clientId} key=${header.apiKey} corr=${header.correlationId} aborted=${signal.aborted}`,
-      );
     return ctx.noResponse || signal.aborted ? null : writer.toChunks();
   }
+}
+
+/**
+ * Without a `logger` option, KAFKA_TEST_BROKER_DEBUG=1 sends diagnostics to stderr, so the broker of
+ * any test can be inspected without editing it (`=requests` also logs every request).
+ */
+function debugLoggerFromEnv(): ((message: string) => void) | undefined {
+  if (!process.env.KAFKA_TEST_BROKER_DEBUG) return undefined;
+  return (message) => process.stderr.write(`[kafka-test-broker] ${message}\n`);
 }
 
 /** Creates and starts a broker; see KafkaTestBrokerOptions. */

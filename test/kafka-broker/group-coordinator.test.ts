@@ -150,6 +150,21 @@ describe('GroupCoordinator', () => {
     expect(res2.errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
   });
 
+  it('collects joiners during the initial rebalance delay of an empty group', async () => {
+    const delayed = new GroupCoordinator({ initialRebalanceDelayMs: 300 });
+    try {
+      const joinA = delayed.join(joinRequest());
+      await vi.advanceTimersByTimeAsync(200);
+      const joinB = delayed.join(joinRequest());
+      await vi.advanceTimersByTimeAsync(100);
+      const [a, b] = await Promise.all([joinA, joinB]);
+      expect([a.generationId, b.generationId]).toEqual([1, 1]);
+      expect(a.members).toHaveLength(2);
+    } finally {
+      delayed.shutdown();
+    }
+  });
+
   it('rejects a join with an unknown member id', async () => {
     expect((await groups.join(joinRequest('ghost'))).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
   });

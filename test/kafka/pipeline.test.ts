@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listeningPort, type RunningChild, startChild } from '../support/child-process.js';
 import { readTopic, startTestKafka, type TestKafka } from '../support/kafka.js';
@@ -85,6 +87,8 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
     const dataDir = tempDataDir();
     const first = await startConsumer(kafka, dataDir);
     await statsReaching(first.port, first.child, Math.floor(EXPECTED.total / 2));
+    // Kill it once it has a checkpoint (usually older than its last commit: the seek-back path).
+    await waitFor(() => existsSync(join(dataDir, 'consumer-checkpoint.json')), { message: 'a checkpoint' });
     first.child.process.kill('SIGKILL');
     expect(await first.child.exited).toBe('SIGKILL');
     const second = await startConsumer(kafka, dataDir);

@@ -51,15 +51,21 @@ export function expectExact(stats: StatsBody, expected: ExpectedCounts): void {
 }
 
 /** Waits until `/stats` reports at least `total` events; fails early if the process died. */
-export function statsReaching(port: number, child: RunningChild, total: number, timeoutMs = 60_000) {
-  return waitFor(
-    async () => {
-      if (child.process.exitCode !== null) throw new Error(`process exited:\n${child.output()}`);
-      const body = await fetchStats(port);
-      return body.total >= total ? body : undefined;
-    },
-    { timeoutMs, message: `/stats total to reach ${total}` },
-  );
+export async function statsReaching(port: number, child: RunningChild, total: number, timeoutMs = 45_000) {
+  let last: StatsBody | undefined;
+  try {
+    return await waitFor(
+      async () => {
+        if (child.process.exitCode !== null) throw new Error(`process exited:\n${child.output()}`);
+        last = await fetchStats(port);
+        return last.total >= total ? last : undefined;
+      },
+      { timeoutMs, message: `/stats total to reach ${total}` },
+    );
+  } catch (err) {
+    const tail = child.output().split('\n').slice(-25).join('\n');
+    throw new Error(`${(err as Error).message}; last total ${last?.total}; log tail:\n${tail}`);
+  }
 }
 
 /** Waits for quiet: the count stays the same for `quietMs` (nothing late, nothing twice). */

@@ -293,4 +293,26 @@ describe('FollowedView over the rows buildApplyBatch writes', () => {
     expectWindow(4, 90, events.slice(86, 90));
     expect(table.readStatics().ringSize).toBe(4);
   });
+
+  it('serves the same view between changes and a fresh one after', async () => {
+    const table = new PartitionTable();
+    const writer = new Writer(table, P, 32);
+    const events = realEvents(0, 40);
+    const view = new FollowedView();
+    view.load(ID, table.readStatics(), table.loadedRows());
+    await writer.write(events.slice(0, 20), 0);
+    follow(view, ID, table);
+    const first = view.read(10);
+    expect(view.read(10)).toBe(first);
+    expect(view.read(5)).toEqual({
+      ...first,
+      byUser: first.byUser.slice(0, 5),
+      byDomain: first.byDomain.slice(0, 5),
+    });
+    await writer.write(events.slice(20, 40), 20);
+    follow(view, ID, table);
+    const after = view.read(10);
+    expect(after).not.toBe(first);
+    expect(after.total).toBe(40);
+  });
 });

@@ -52,6 +52,10 @@ interface Cursor {
 export class FollowedView {
   private readonly stats: StatsAggregate;
   private readonly cursors = new Map<string, Cursor>();
+  /** Bumped on every change; views rendered at the current version are served again as they are. */
+  private version = 0;
+  private readonly views = new Map<number, StatsView>();
+  private viewsVersion = -1;
 
   constructor(options: { now?: () => number } = {}) {
     this.stats = new StatsAggregate(options);
@@ -115,6 +119,7 @@ export class FollowedView {
       }
     }
     this.stats.apply(snapshot);
+    this.version++;
     this.cursors.set(partition, { offset: statics.nextOffset, seq: statics.batches, ahead });
     return true;
   }
@@ -135,6 +140,7 @@ export class FollowedView {
     if (change.seq < cursor.seq) return 'seen';
     if (change.seq > cursor.seq || change.fromOffset !== cursor.offset) return 'gap';
     this.stats.apply(cursor.ahead.size === 0 ? change.delta : withoutLoaded(change, cursor.ahead));
+    this.version++;
     cursor.offset = change.toOffset;
     cursor.seq = change.seq + 1;
     if (cursor.ahead.size > 0 && [...cursor.ahead.values()].every((v) => v <= cursor.offset)) {
@@ -143,8 +149,21 @@ export class FollowedView {
     return 'applied';
   }
 
+  /**
+   * Top `limit` of each ranking. Between changes the same view is returned (a few limits kept), so
+   * a burst of `/stats` requests costs one ranking walk, not one each.
+   */
   read(limit: number): StatsView {
-    return this.stats.view(limit);
+    if (this.viewsVersion !== this.version) {
+      this.views.clear();
+      this.viewsVersion = this.version;
+    }
+    let view = this.views.get(limit);
+    if (view === undefined) {
+      view = this.stats.view(limit);
+      if (this.views.size < 8) this.views.set(limit, view);
+    }
+    return view;
   }
 
   readWindow(minutes: number, limit: number): StatsWindowView {
