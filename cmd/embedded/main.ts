@@ -15,10 +15,10 @@ runMain(async () => {
     pretty: config.log.pretty,
     name: 'wikistream-embedded',
   });
+  const shutdown = handleShutdown(config.shutdownTimeoutMs, log);
   const store = new MemoryStatsStore(config.dedupWindow);
   const metrics = createMetrics();
   const pipeline = new EmbeddedPipeline(config, store, log, metrics);
-  await pipeline.start();
   const app = createHttpApp({
     store,
     ready: async () => true,
@@ -26,16 +26,11 @@ runMain(async () => {
     metrics: metrics.registry,
   });
   const server = await startHttpServer(app, config.http.host, config.http.port);
+  shutdown.add({ what: 'close HTTP server', run: () => server.close() });
+  await pipeline.start();
+  shutdown.add({ what: 'stop source and write final checkpoint', run: () => pipeline.stop() });
   log.info(
     { port: server.port, url: config.source.url, dataDir: config.dataDir },
     'embedded pipeline running',
-  );
-  handleShutdown(
-    [
-      { what: 'stop source and write final checkpoint', run: () => pipeline.stop() },
-      { what: 'close HTTP server', run: () => server.close() },
-    ],
-    config.shutdownTimeoutMs,
-    log,
   );
 });

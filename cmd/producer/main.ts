@@ -1,11 +1,12 @@
 // Producer: Wikimedia EventStreams (SSE) -> Kafka topic, resuming from the acknowledged cursor.
 import { loadConfig } from '../../internal/config/config.js';
-import { createHttpProbeApp } from '../../internal/http/probe-app.js';
 import { startHttpServer } from '../../internal/http/server.js';
 import { createKafka } from '../../internal/kafka/kafka-client.js';
 import { ensureTopics } from '../../internal/kafka/topics.js';
 import { handleShutdown, runMain } from '../../internal/lifecycle/run-main.js';
 import { createLogger } from '../../internal/log/logger.js';
+import { createMetrics } from '../../internal/metrics/metrics.js';
+import { createMetricsApp } from '../../internal/metrics/metrics-app.js';
 import { ProducerPipeline } from '../../internal/producer/producer-pipeline.js';
 
 runMain(async () => {
@@ -15,11 +16,9 @@ runMain(async () => {
     pretty: config.log.pretty,
     name: 'wikistream-producer',
   });
+  const shutdown = handleShutdown(config.shutdownTimeoutMs, log);
+  const metrics = createMetrics();
   const kafka = createKafka(config, log);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, config, log);
-  await admin.disconnect();
   const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
   let connected = false;
   producer.on(producer.events.CONNECT, () => {
@@ -28,19 +27,19 @@ runMain(async () => {
   producer.on(producer.events.DISCONNECT, () => {
     connected = false;
   });
-  await producer.connect();
-  const pipeline = new ProducerPipeline(config, producer, log);
-  await pipeline.start();
-  const app = createHttpProbeApp({ ready: async () => connected && !pipeline.source.isPaused });
+  const pipeline = new ProducerPipeline(config, producer, log, metrics);
+  const ready = async () => connected && !pipeline.source.isPaused;
+  const app = createMetricsApp(metrics.registry, ready, log.child({ component: 'http' }));
   const server = await startHttpServer(app, config.http.host, config.http.metricsPort);
+  shutdown.add({ what: 'close the metrics HTTP server', run: () => server.close() });
+
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, config, log);
+  await admin.disconnect();
+  await producer.connect();
+  shutdown.add({ what: 'disconnect the Kafka producer', run: () => producer.disconnect() });
+  shutdown.add({ what: 'stop reading and flush in-flight events to the broker', run: () => pipeline.stop() });
+  await pipeline.start();
   log.info({ port: server.port, topic: config.kafka.topic, url: config.source.url }, 'producer running');
-  handleShutdown(
-    [
-      { what: 'stop reading and flush in-flight events to the broker', run: () => pipeline.stop() },
-      { what: 'disconnect the Kafka producer', run: () => producer.disconnect() },
-      { what: 'close the probe HTTP server', run: () => server.close() },
-    ],
-    config.shutdownTimeoutMs,
-    log,
-  );
 });

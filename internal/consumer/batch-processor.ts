@@ -1,5 +1,6 @@
 import { WikistreamError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { type BatchPlan, type OffsetRecord, type PartitionKey, planBatch } from '../stats/batch-plan.js';
 import type { StatsStore } from '../store/stats-store.js';
 import { Backoff } from '../wikimedia/backoff.js';
@@ -51,6 +52,7 @@ export class BatchProcessor {
     private readonly deadLetters: DeadLetterSink,
     private readonly options: { maxEventBytes: number; retryMinMs: number; retryMaxMs: number },
     private readonly log: Logger,
+    private readonly metrics?: Metrics,
   ) {}
 
   /** After a rebalance, forget seeks made under the previous assignment. */
@@ -92,7 +94,12 @@ export class BatchProcessor {
           lettersSent = true;
         }
         if (plan.nextOffset === plan.fromOffset) return { kind: 'applied', plan };
+        const stopTimer = this.metrics?.storeWriteSeconds.startTimer();
         await this.store.apply(plan);
+        stopTimer?.();
+        this.metrics?.eventsConsumed.inc(records.length);
+        this.metrics?.batchSize.observe(records.length);
+        this.metrics?.duplicatesDropped.inc(plan.duplicates);
         if (plan.redelivered > 0 || plan.duplicates > 0) {
           this.log.info(
             { ...partition, redelivered: plan.redelivered, duplicates: plan.duplicates },
@@ -124,6 +131,7 @@ export class BatchProcessor {
         continue;
       }
       out.push({ offset: record.offset, event: undefined });
+      this.metrics?.eventsRejected.inc({ reason: result.reason });
       letters.push({
         reason: result.reason,
         detail: result.detail,

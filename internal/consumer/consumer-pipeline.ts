@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { PartitionKey } from '../stats/batch-plan.js';
 import type { StatsStore } from '../store/stats-store.js';
 import { BatchProcessor } from './batch-processor.js';
@@ -40,6 +41,7 @@ export class ConsumerPipeline {
     private readonly store: StatsStore,
     private readonly hooks: ConsumerHooks,
     log: Logger,
+    private readonly metrics?: Metrics,
   ) {
     this.log = log.child({ component: 'consumer' });
     this.consumer = kafka.consumer({
@@ -52,12 +54,13 @@ export class ConsumerPipeline {
       retry: { restartOnFailure: async (err) => this.allowRestart(err) },
     });
     this.dlqProducer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
-    this.deadLetters = new KafkaDeadLetters(this.dlqProducer, config.kafka.dlqTopic, this.log);
+    this.deadLetters = new KafkaDeadLetters(this.dlqProducer, config.kafka.dlqTopic, this.log, metrics);
     this.processor = new BatchProcessor(
       store,
       this.deadLetters,
       { maxEventBytes: config.source.maxEventBytes, retryMinMs: 200, retryMaxMs: 10_000 },
       this.log,
+      metrics,
     );
     this.observe();
   }
@@ -103,6 +106,7 @@ export class ConsumerPipeline {
     }
     resolveOffset(batch.lastOffset());
     this.hooks.onApplied?.(outcome.plan.delta.total);
+    const stopTimer = this.metrics?.commitSeconds.startTimer();
     try {
       await commitOffsetsIfNecessary({
         topics: [
@@ -116,6 +120,8 @@ export class ConsumerPipeline {
       // Safe to let go: the store already holds this batch and its position; a redelivery is
       // skipped by position. Rethrowing would crash the consumer in the middle of a rebalance.
       this.log.warn({ err, ...partition }, 'offset commit failed; the store position covers it');
+    } finally {
+      stopTimer?.();
     }
     await heartbeat();
   }
@@ -133,7 +139,10 @@ export class ConsumerPipeline {
         const position = await this.store.position(partition);
         this.consumer.seek({ ...partition, offset: String(position.nextOffset) });
       } catch (err) {
-        this.log.warn({ err, ...partition }, 'could not read the store position on assignment; batches will tell');
+        this.log.warn(
+          { err, ...partition },
+          'could not read the store position on assignment; batches will tell',
+        );
       }
     }
   }

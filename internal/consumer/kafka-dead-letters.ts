@@ -1,5 +1,6 @@
 import type { Producer } from 'kafkajs';
 import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { DeadLetter, DeadLetterSink } from './batch-processor.js';
 
 const MAX_VALUE_BYTES = 64 * 1024;
@@ -12,6 +13,7 @@ export class KafkaDeadLetters implements DeadLetterSink {
     private readonly producer: Producer,
     private readonly topic: string,
     private readonly log: Logger,
+    private readonly metrics?: Metrics,
   ) {}
 
   async send(letters: readonly DeadLetter[]): Promise<void> {
@@ -34,6 +36,7 @@ export class KafkaDeadLetters implements DeadLetterSink {
     });
     this.count += letters.length;
     for (const l of letters) {
+      this.metrics?.eventsDeadLettered.inc({ reason: l.reason });
       this.log.warn(
         { reason: l.reason, detail: l.detail, partition: l.partition.partition, offset: l.offset },
         'record dead-lettered',

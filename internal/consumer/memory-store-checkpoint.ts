@@ -2,16 +2,15 @@ import { join } from 'node:path';
 import { PeriodicCheckpoint } from '../checkpoint/periodic-checkpoint.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
-import { MemoryStatsStore, type MemoryStoreSnapshot } from '../store/memory-store.js';
+import type { MemoryStatsStore, MemoryStoreSnapshot } from '../store/memory-store.js';
 
 /**
- * The consumer's memory store, made durable by a local checkpoint of counts and partition
+ * Makes the consumer's memory store durable with a local checkpoint of counts and partition
  * positions taken together. After a crash the store comes back as of the checkpoint and the
  * consumer seeks each partition back to the position in it; with no checkpoint at all it
  * rebuilds from the earliest offset. Either way the Kafka log is the source of truth.
  */
-export async function openMemoryStore(config: Config, log: Logger) {
-  const store = new MemoryStatsStore(config.dedupWindow);
+export async function restoreMemoryStore(store: MemoryStatsStore, config: Config, log: Logger) {
   const checkpoint = new PeriodicCheckpoint<MemoryStoreSnapshot>(
     join(config.dataDir, 'consumer-checkpoint.json'),
     () => store.snapshot(),
@@ -32,5 +31,5 @@ export async function openMemoryStore(config: Config, log: Logger) {
     );
   }
   checkpoint.start();
-  return { store, checkpoint };
+  return checkpoint;
 }

@@ -22,11 +22,19 @@ export function runMain(main: () => Promise<void>): void {
   });
 }
 
+export interface Shutdown {
+  /** Registers a step; steps run in reverse order of registration (last started, first stopped). */
+  add(step: ShutdownStep): void;
+}
+
 /**
- * On SIGINT/SIGTERM, runs the steps in order within `timeoutMs`; exit 0 when all finished, else
- * exit 1 with a log line naming the step that hung. A second signal exits at once.
+ * Installs the SIGINT/SIGTERM handlers at once, before start-up awaits anything, so a signal
+ * during start-up still shuts down cleanly: the steps registered so far run (newest first) within
+ * `timeoutMs`; exit 0 when all finished, else exit 1 with a log line naming the step that hung.
+ * A second signal exits at once.
  */
-export function handleShutdown(steps: readonly ShutdownStep[], timeoutMs: number, log: Logger): void {
+export function handleShutdown(timeoutMs: number, log: Logger): Shutdown {
+  const steps: ShutdownStep[] = [];
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -41,7 +49,7 @@ export function handleShutdown(steps: readonly ShutdownStep[], timeoutMs: number
       process.exit(1);
     }, timeoutMs);
     try {
-      for (const step of steps) {
+      for (const step of [...steps].reverse()) {
         current = step.what;
         await step.run();
       }
@@ -55,4 +63,5 @@ export function handleShutdown(steps: readonly ShutdownStep[], timeoutMs: number
   };
   process.on('SIGINT', (s) => void stop(s));
   process.on('SIGTERM', (s) => void stop(s));
+  return { add: (step) => steps.push(step) };
 }

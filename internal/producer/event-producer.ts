@@ -16,6 +16,8 @@ interface Outgoing {
   readonly message: Message;
   /** SSE id of the event: once acknowledged, the stream can resume after it. */
   readonly sseId: string;
+  /** Set for dead letters. */
+  readonly reason?: RejectReason;
 }
 
 /** Dead-letter values are truncated: a 1 MB poison event must not also break the DLQ. */
@@ -45,7 +47,10 @@ export class EventProducer {
   constructor(
     private readonly producer: Producer,
     private readonly options: EventProducerOptions,
-    private readonly onAcknowledged: (sseId: string, sent: { events: number; deadLetters: number }) => void,
+    private readonly onAcknowledged: (
+      sseId: string,
+      sent: { events: number; deadLetterReasons: RejectReason[] },
+    ) => void,
     private readonly log: Logger,
   ) {}
 
@@ -68,6 +73,7 @@ export class EventProducer {
     this.push({
       topic: this.options.dlqTopic,
       sseId,
+      reason,
       message: {
         key: eventId ?? null,
         value: truncated ? bytes.subarray(0, DLQ_MAX_VALUE_BYTES) : bytes,
@@ -147,7 +153,7 @@ export class EventProducer {
       this.counters.batches++;
       this.onAcknowledged((batch[batch.length - 1] as Outgoing).sseId, {
         events: batch.length - deadLetters,
-        deadLetters,
+        deadLetterReasons: batch.flatMap((item) => (item.reason === undefined ? [] : [item.reason])),
       });
     }
     if (this.queue.length === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();

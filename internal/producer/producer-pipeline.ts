@@ -3,6 +3,7 @@ import type { Producer } from 'kafkajs';
 import { PeriodicCheckpoint } from '../checkpoint/periodic-checkpoint.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { WikimediaSource } from '../wikimedia/sse-source.js';
 import { EventProducer } from './event-producer.js';
 
@@ -34,6 +35,7 @@ export class ProducerPipeline {
     private readonly config: Config,
     producer: Producer,
     log: Logger,
+    private readonly metrics?: Metrics,
   ) {
     this.log = log.child({ component: 'producer' });
     this.checkpoint = new PeriodicCheckpoint(
@@ -45,7 +47,11 @@ export class ProducerPipeline {
     this.events = new EventProducer(
       producer,
       { topic: config.kafka.topic, dlqTopic: config.kafka.dlqTopic, lingerMs: 5, maxBatch: 2_000 },
-      (sseId) => this.onAcknowledged(sseId),
+      (sseId, sent) => {
+        this.metrics?.eventsProduced.inc(sent.events);
+        for (const reason of sent.deadLetterReasons) this.metrics?.eventsDeadLettered.inc({ reason });
+        this.onAcknowledged(sseId);
+      },
       this.log,
     );
     this.source = new WikimediaSource(
@@ -60,6 +66,7 @@ export class ProducerPipeline {
       },
       log.child({ component: 'source' }),
     );
+    metrics?.bindSource(this.source);
   }
 
   async start(): Promise<void> {

@@ -204,7 +204,7 @@ export class CassandraStatsStore implements StatsStore {
           delta: plan.delta,
         };
         // Visible in this instance's /stats at once; if the view is behind, its refresh catches up.
-        this.view?.apply(id, change);
+        if (topic === this.options.topic) this.view?.apply(id, change);
         return 'applied';
       }
       // The condition failed: the partition moved on without us (our earlier attempt whose

@@ -33,8 +33,8 @@ describe('embedded pipeline on the recorded Wikimedia events', () => {
   it('counts exactly what an independent count of the files gives (canaries out, duplicates once)', async () => {
     expect(EXPECTED.total).toBe(REAL.length); // the recordings hold no canaries and no duplicates
     const ids = EVENTS.map((line) => JSON.parse(line).meta.id as string);
-    expect(ids.length - new Set(ids).size).toBeGreaterThan(20); // the test added duplicates
-    expect(EVENTS.filter((line) => line.includes('"domain":"canary"')).length).toBeGreaterThan(20);
+    expect(ids.length - new Set(ids).size).toBeGreaterThan(2); // the test added duplicates
+    expect(EVENTS.filter((line) => line.includes('"domain":"canary"')).length).toBeGreaterThan(2);
     const { replay, url } = await startReplay();
     const { child, port } = await startEmbedded(url, tempDataDir());
     const body = await statsReaching(port, child, EXPECTED.total);
