@@ -13,6 +13,8 @@ export interface ShutdownStep {
  */
 export function runMain(main: () => Promise<void>): void {
   main().catch((err: unknown) => {
+    // A signal during start-up closes what start-up awaits; the shutdown decides the exit code.
+    if (shuttingDown) return;
     if (err instanceof WikistreamError && err.code === 'CONFIG_INVALID') {
       process.stderr.write(`wikistream: ${err.message}\n`);
       process.exit(2);
@@ -21,6 +23,8 @@ export function runMain(main: () => Promise<void>): void {
     process.exit(1);
   });
 }
+
+let shuttingDown = false;
 
 export interface Shutdown {
   /** Registers a step; steps run in reverse order of registration (last started, first stopped). */
@@ -42,6 +46,7 @@ export function handleShutdown(timeoutMs: number, log: Logger): Shutdown {
       process.exit(130);
     }
     stopping = true;
+    shuttingDown = true;
     log.info({ signal, timeoutMs }, 'shutting down');
     let current = 'start';
     const deadline = setTimeout(() => {

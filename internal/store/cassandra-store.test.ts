@@ -1,20 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
-import { Client, errors, type QueryOptions, type types } from 'cassandra-driver';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Client } from 'cassandra-driver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Config, loadConfig } from '../config/config.js';
 import { createLogger } from '../log/logger.js';
 import { cassandraClientOptions } from './cassandra/client-options.js';
 import { REQUIRED_SCHEMA_VERSION, readSchemaVersion } from './cassandra/schema.js';
-import { CassandraStatsStore } from './cassandra-store.js';
-import {
-  CONTRACT_DEDUP_WINDOW,
-  planFor,
-  realEvents,
-  runStoreContract,
-  type StoreInstance,
-  type StoreWorld,
-} from './store-contract.js';
+import { cassandraWorld, openCassandraStore } from './cassandra/testing/cassandra-world.js';
+import { planFor, realEvents, runStoreContract } from './store-contract.js';
 
 // Gated on a reachable Cassandra. CI sets CASSANDRA_CONTACT_POINTS=localhost:9042 (service
 // container); nothing else is needed: data center, credentials and keyspace use their defaults
@@ -42,72 +35,32 @@ const config = (): Config => {
 };
 const log = createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
 
-type BatchFn = (
-  queries: Array<{ query: string; params?: unknown[] }>,
-  options?: QueryOptions,
-) => Promise<types.ResultSet>;
-
-async function openStore(
-  topic: string,
-  cassandra = config().cassandra,
-  extra: Partial<ConstructorParameters<typeof CassandraStatsStore>[1]> = {},
-) {
-  const client = new Client(cassandraClientOptions(cassandra));
-  const store = new CassandraStatsStore(client, {
-    keyspace: cassandra.keyspace,
-    topic,
-    dedupWindow: CONTRACT_DEDUP_WINDOW,
-    applySchema: cassandra.applySchema,
-    // Tests bring views up to date with sync(); the timer only adds noise.
-    refreshIntervalMs: 3_600_000,
-    retryMinMs: 100,
-    retryMaxMs: 1_000,
-    log,
-    ...extra,
-  });
-  return { client, store };
-}
-
-async function cassandraWorld(): Promise<StoreWorld> {
-  const topic = `contract-${randomUUID().slice(0, 8)}`;
+function worldOptions(cassandra = config().cassandra) {
   return {
-    topic,
-    async open(): Promise<StoreInstance> {
-      const { client, store } = await openStore(topic);
-      await store.start();
-      // Faults injected at the driver: the store sees exactly what a network failure gives it.
-      const realBatch = client.batch.bind(client) as BatchFn;
-      let fault: 'before-write' | 'after-write' | undefined;
-      vi.spyOn(client as unknown as { batch: BatchFn }, 'batch').mockImplementation(
-        async (queries, options) => {
-          const now = fault;
-          fault = undefined;
-          if (now === 'before-write') throw new errors.NoHostAvailableError({}, 'injected: request not sent');
-          const result = await realBatch(queries, options);
-          if (now === 'after-write')
-            throw new errors.OperationTimedOutError('injected: acknowledgement lost');
-          return result;
-        },
-      );
-      return {
-        store,
-        failNextApply: (when) => {
-          fault = when;
-        },
-        sync: () => store.refresh(),
-        close: () => store.close(),
-      };
-    },
+    newClient: () => new Client(cassandraClientOptions(cassandra)),
+    keyspace: cassandra.keyspace,
+    log,
   };
 }
 
-describe.skipIf(!contactPoints)(`Cassandra store against a real Cassandra (skipped: ${SKIP_REASON})`, () => {
+/** A started store on `topic` against the real Cassandra (or a variant of its settings). */
+async function openStore(topic: string, cassandra = config().cassandra) {
+  return openCassandraStore(
+    { ...worldOptions(cassandra), store: { applySchema: cassandra.applySchema } },
+    topic,
+  );
+}
+
+const title = contactPoints
+  ? `Cassandra store against the Cassandra at ${contactPoints}`
+  : `Cassandra store against a real Cassandra: SKIPPED, ${SKIP_REASON}`;
+
+describe.skipIf(!contactPoints)(title, () => {
   let admin: Client;
 
   beforeAll(async () => {
     // The first start creates the keyspace and applies db/migrations, as the consumer does.
     const { store } = await openStore('schema-bootstrap');
-    await store.start();
     await store.close();
     admin = new Client(cassandraClientOptions(config().cassandra));
     await admin.connect();
@@ -118,39 +71,34 @@ describe.skipIf(!contactPoints)(`Cassandra store against a real Cassandra (skipp
     await admin?.shutdown();
   }, 60_000);
 
-  runStoreContract('cassandra', cassandraWorld, { sharedState: true });
+  runStoreContract('cassandra', cassandraWorld(worldOptions()), { sharedState: true });
 
   it('applied the schema once: the recorded version is what the code needs, and a restart changes nothing', async () => {
     expect(await readSchemaVersion(admin, keyspace)).toBe(REQUIRED_SCHEMA_VERSION);
     const { store } = await openStore('schema-again');
-    await store.start();
     await store.close();
     expect(await readSchemaVersion(admin, keyspace)).toBe(REQUIRED_SCHEMA_VERSION);
   });
 
   it('refuses to start on a keyspace without the schema, naming what to run', async () => {
     const bare = { ...config().cassandra, keyspace: `${keyspace}_bare`, applySchema: false };
-    const { store } = await openStore('no-schema', bare);
-    await expect(store.start()).rejects.toMatchObject({
+    await expect(openStore('no-schema', bare)).rejects.toMatchObject({
       code: 'STORE_SCHEMA_OUTDATED',
       message: expect.stringContaining('db/migrations'),
     });
-    await store.close();
   });
 
   it('a view started on a busy partition follows it exactly (other instance writing meanwhile)', async () => {
     const topic = `busy-${randomUUID().slice(0, 8)}`;
     const partition = { topic, partition: 0 };
     const writer = await openStore(topic);
-    await writer.store.start();
     const events = realEvents(0, 200);
     const writes = (async () => {
       for (let from = 0; from < 200; from += 10) {
         await writer.store.apply(await planFor(writer.store, partition, events.slice(from, from + 10), from));
       }
     })();
-    const reader = await openStore(topic);
-    await reader.store.start(); // loads while the writer is still applying
+    const reader = await openStore(topic); // loads while the writer is still applying
     await writes;
     await reader.store.refresh();
     expect((await reader.store.read(Number.POSITIVE_INFINITY)).total).toBe(200);
@@ -170,7 +118,6 @@ describe.skipIf(!contactPoints)(`Cassandra store against a real Cassandra (skipp
       ...config().cassandra,
       contactPoints: [`127.0.0.1:${proxy.port}`],
     });
-    await store.start();
     const events = realEvents(0, 30);
     await store.apply(await planFor(store, partition, events.slice(0, 10), 0));
     const plan = await planFor(store, partition, events.slice(10, 30), 10);

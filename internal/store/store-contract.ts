@@ -263,7 +263,7 @@ export function runStoreContract(
     });
 
     it.skipIf(!options.sharedState)(
-      'a zombie writer after a rebalance cannot double count, and release() makes it reload',
+      'a zombie writer after a rebalance cannot double count, and release() makes it reload (needs instances sharing live state)',
       async () => {
         const a = await setup();
         const events = realEvents(0, 30);
