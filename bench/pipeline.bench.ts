@@ -10,22 +10,10 @@ import { loadConfig } from '../internal/config/config.js';
 import { EmbeddedPipeline } from '../internal/embedded/embedded-pipeline.js';
 import { deriveEvents, readRecordedEvents } from '../internal/replay/recorded-events.js';
 import { MemoryStatsStore } from '../internal/store/memory-store.js';
-import { fmt, median, SHARED_EVENTS_DIR, startChild, stopChild } from './support.js';
+import { fmt, median, rawLimit, SHARED_EVENTS_DIR, startChild, stopChild } from './support.js';
 
 const EVENTS = 100_000;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-
-function rawLimit(lines: readonly string[]): number {
-  const byDomain = new Map<string, number>();
-  const byUser = new Map<string, number>();
-  const start = performance.now();
-  for (const line of lines) {
-    const event = JSON.parse(line) as { meta: { domain: string }; user: string };
-    byDomain.set(event.meta.domain, (byDomain.get(event.meta.domain) ?? 0) + 1);
-    byUser.set(event.user, (byUser.get(event.user) ?? 0) + 1);
-  }
-  return lines.length / ((performance.now() - start) / 1000);
-}
 
 function startReplayChild() {
   // The replay server runs in its own process (the live stream is another machine, too).

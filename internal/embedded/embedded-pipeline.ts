@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { CheckpointFile } from '../checkpoint/checkpoint-file.js';
+import { PeriodicCheckpoint } from '../checkpoint/periodic-checkpoint.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -26,13 +26,11 @@ interface EmbeddedCheckpoint {
  */
 export class EmbeddedPipeline {
   readonly source: WikimediaSource;
-  private readonly checkpoint: CheckpointFile<EmbeddedCheckpoint>;
+  private readonly checkpoint: PeriodicCheckpoint<EmbeddedCheckpoint>;
   private pending: Array<{ record: Omit<OffsetRecord, 'offset'>; id: string }> = [];
   private flushScheduled = false;
   private flushing: Promise<void> = Promise.resolve();
   private cursor: string | undefined;
-  private dirty = false;
-  private timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -42,7 +40,13 @@ export class EmbeddedPipeline {
     private readonly metrics?: Metrics,
   ) {
     this.log = log.child({ component: 'embedded' });
-    this.checkpoint = new CheckpointFile(join(config.dataDir, 'embedded-checkpoint.json'));
+    // Snapshot and cursor are taken together, synchronously, so they always agree.
+    this.checkpoint = new PeriodicCheckpoint(
+      join(config.dataDir, 'embedded-checkpoint.json'),
+      () => ({ version: 1, url: config.source.url, cursor: this.cursor, store: store.snapshot() }),
+      config.checkpointIntervalMs,
+      this.log,
+    );
     this.source = new WikimediaSource(
       config.source,
       {
@@ -73,17 +77,14 @@ export class EmbeddedPipeline {
       this.log.info({ cursor: this.cursor, path: this.checkpoint.path }, 'restored checkpoint');
     }
     this.source.start();
-    this.timer = setInterval(() => void this.saveCheckpoint(), this.config.checkpointIntervalMs);
-    this.timer.unref();
+    this.checkpoint.start();
   }
 
   /** Stops reading, applies what arrived, writes the final checkpoint. */
   async stop(): Promise<void> {
     this.source.stop();
-    if (this.timer) clearInterval(this.timer);
     await this.flush();
-    this.dirty = true;
-    await this.saveCheckpoint();
+    await this.checkpoint.stop();
   }
 
   private enqueue(record: Omit<OffsetRecord, 'offset'>, id: string): void {
@@ -118,25 +119,7 @@ export class EmbeddedPipeline {
       this.metrics.duplicatesDropped.inc(plan.duplicates);
     }
     this.cursor = batch[batch.length - 1]?.id;
-    this.dirty = true;
+    this.checkpoint.markDirty();
     if (plan.duplicates > 0) this.log.debug({ duplicates: plan.duplicates }, 'duplicate events dropped');
-  }
-
-  private async saveCheckpoint(): Promise<void> {
-    if (!this.dirty) return;
-    this.dirty = false;
-    // Snapshot and cursor taken together, synchronously, so they always agree.
-    const value: EmbeddedCheckpoint = {
-      version: 1,
-      url: this.config.source.url,
-      cursor: this.cursor,
-      store: this.store.snapshot(),
-    };
-    try {
-      await this.checkpoint.write(value);
-    } catch (err) {
-      this.dirty = true;
-      this.log.error({ err, path: this.checkpoint.path }, 'checkpoint write failed; will retry');
-    }
   }
 }

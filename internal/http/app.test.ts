@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WikistreamError } from '../errors.js';
 import { createLogger } from '../log/logger.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { readRecordedEvents } from '../replay/recorded-events.js';
@@ -210,5 +211,30 @@ describe('dashboard', () => {
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
+  });
+});
+
+describe('CORS and store outages', () => {
+  it('lets a page on another origin read /stats and answers its preflight', async () => {
+    const app = createHttpApp({ store: new MemoryStatsStore(10), ready: async () => true, log, webRoot });
+    const res = await app.request('/stats', { headers: { origin: 'https://example.org' } });
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    const preflight = await app.request('/stats', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://example.org', 'access-control-request-method': 'GET' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('GET');
+  });
+
+  it('answers 503 with a JSON reason while the store is unreachable', async () => {
+    const store = new MemoryStatsStore(10);
+    store.read = async () => {
+      throw new WikistreamError('STORE_UNAVAILABLE', 'no Cassandra host available', { retriable: true });
+    };
+    const app = createHttpApp({ store, ready: async () => false, log, webRoot });
+    const res = await app.request('/stats');
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: 'unavailable' });
   });
 });

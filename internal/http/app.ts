@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
+import { WikistreamError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { metricsHandler } from '../metrics/metrics-app.js';
 import { WINDOW_RETENTION_MINUTES } from '../stats/minute-buckets.js';
@@ -11,7 +12,8 @@ import { renderStatsJson, renderWindowStatsJson } from './stats-json.js';
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 100_000;
-const JSON_TYPE = 'application/json; charset=utf-8';
+const CORS_HEADER = { 'access-control-allow-origin': '*' } as const;
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', ...CORS_HEADER } as const;
 
 /**
  * `?window=5m`: the last N minutes of event time, 1m..60m (`1h` = `60m`), ending at the newest
@@ -78,13 +80,16 @@ export interface HttpDeps {
  */
 export function createHttpApp(deps: HttpDeps): Hono {
   const app = new Hono();
-  app.use('*', cors({ origin: '*', allowMethods: ['GET', 'HEAD', 'OPTIONS'] }));
+  // CORS: answer preflights here, and put the header on the JSON answers directly. Hono's cors()
+  // middleware rewrites every response, which pushes @hono/node-server off its fast path and
+  // halved /stats throughput under load (BENCHMARKS.md).
+  app.options('*', cors({ origin: '*', allowMethods: ['GET', 'HEAD', 'OPTIONS'] }));
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/healthz', (c) => c.json({ status: 'ok' }, 200, CORS_HEADER));
 
   app.get('/readyz', async (c) => {
     const ready = await deps.ready().catch(() => false);
-    return c.json({ ready }, ready ? 200 : 503);
+    return c.json({ ready }, ready ? 200 : 503, CORS_HEADER);
   });
 
   app.get('/stats', async (c) => {
@@ -95,6 +100,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
       return c.json(
         { error: 'bad_request', message: `query parameter ${String(param)}: ${issue?.message ?? 'invalid'}` },
         400,
+        CORS_HEADER,
       );
     }
     const { limit, window } = query.data;
@@ -104,13 +110,14 @@ export function createHttpApp(deps: HttpDeps): Hono {
         return c.json(
           { error: 'not_implemented', message: 'this store does not keep per-minute counts' },
           501,
+          CORS_HEADER,
         );
       }
       const view = await deps.store.readWindow(window, cap);
-      return c.body(renderWindowStatsJson(view, limit), 200, { 'content-type': JSON_TYPE });
+      return c.body(renderWindowStatsJson(view, limit), 200, JSON_HEADERS);
     }
     const view = await deps.store.read(cap);
-    return c.body(renderStatsJson(view, limit), 200, { 'content-type': JSON_TYPE });
+    return c.body(renderStatsJson(view, limit), 200, JSON_HEADERS);
   });
 
   if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics));
@@ -118,6 +125,14 @@ export function createHttpApp(deps: HttpDeps): Hono {
 
   app.notFound((c) => c.json({ error: 'not_found', message: `no route for ${c.req.path}` }, 404));
   app.onError((err, c) => {
+    if (err instanceof WikistreamError && err.code === 'STORE_UNAVAILABLE') {
+      // Cassandra not reachable (yet): say so, as /readyz does, without an error line per request.
+      return c.json(
+        { error: 'unavailable', message: 'the stats store is not reachable yet' },
+        503,
+        CORS_HEADER,
+      );
+    }
     deps.log.error({ err, path: c.req.path }, 'request failed');
     return c.json({ error: 'internal', message: 'internal error' }, 500);
   });

@@ -56,7 +56,11 @@ export class StatsAggregate {
     this.minutes = new MinuteWindow(undefined, options.now);
   }
 
+  /** Views of the current counts by limit; cleared by every change. Reads between batches are free. */
+  private readonly views = new Map<number, StatsView>();
+
   apply(delta: StatsDelta | StatsSnapshot): void {
+    this.views.clear();
     this.total += delta.total;
     this.rejected += delta.rejected;
     this.bots += delta.bots;
@@ -72,7 +76,22 @@ export class StatsAggregate {
     }
   }
 
+  /**
+   * The same view object until the counts change, so `/stats` renders its JSON once per change
+   * (renderStatsJson caches by view object), not once per request.
+   */
   view(limit: number): StatsView {
+    let view = this.views.get(limit);
+    if (!view) {
+      view = this.viewNow(limit);
+      // Bounded: a handful of distinct limits is the normal case; never keep more than 32.
+      if (this.views.size >= 32) this.views.clear();
+      this.views.set(limit, view);
+    }
+    return view;
+  }
+
+  private viewNow(limit: number): StatsView {
     return {
       total: this.total,
       rejected: this.rejected,

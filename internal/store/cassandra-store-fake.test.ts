@@ -61,21 +61,27 @@ describe('CassandraStatsStore (over the fake keyspace)', () => {
     await Promise.all([writer.store.close(), reader.store.close()]);
   });
 
-  it('loads a partition larger than one page', async () => {
+  it('reads every page: view, dedup window and change feed with a page of 7 rows', async () => {
     const cluster = new FakeCassandra('wikistream');
-    const open = () => openCassandraStore({ ...options, newClient: () => cluster.client() }, 'big');
+    const open = () =>
+      openCassandraStore({ ...options, newClient: () => cluster.client(), store: { pageSize: 7 } }, 'paged');
     const writer = await open();
-    const partition = { topic: 'big', partition: 0 };
-    // Paging is 5,000 rows: 4,100 distinct users plus ids and changes fill more than one page of ids? No:
-    // users are one kind; enough distinct users make the 'user' kind span pages.
-    const events = realEvents(0, 4_100);
-    for (let from = 0; from < events.length; from += 500) {
-      await writer.store.apply(await planFor(writer.store, partition, events.slice(from, from + 500), from));
+    const partition = { topic: 'paged', partition: 0 };
+    const events = realEvents(0, 200);
+    for (let from = 0; from < 100; from += 25) {
+      await writer.store.apply(await planFor(writer.store, partition, events.slice(from, from + 25), from));
     }
-    const reader = await open();
+    const reader = await open(); // loads users, domains, minutes page by page
+    for (let from = 100; from < 200; from += 10) {
+      await writer.store.apply(await planFor(writer.store, partition, events.slice(from, from + 10), from));
+    }
+    await reader.store.refresh(); // follows 10 change rows, 7 a page
     expect(await reader.store.read(Number.POSITIVE_INFINITY)).toEqual(
       await writer.store.read(Number.POSITIVE_INFINITY),
     );
+    expect((await reader.store.read(1)).distinctUsers).toBeGreaterThan(7);
+    const position = await reader.store.position(partition); // the 16-id window, 7 a page
+    expect(events.filter((e) => position.hasSeen(e.meta.id))).toEqual(events.slice(200 - 16));
     await Promise.all([writer.store.close(), reader.store.close()]);
   });
 });

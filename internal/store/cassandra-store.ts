@@ -30,7 +30,6 @@ const { localQuorum, localSerial } = types.consistencies;
 
 /** Keys per `IN` read: bounded so one read stays a modest single-partition slice. */
 const IN_CHUNK = 500;
-const PAGE_SIZE = 5_000;
 
 export interface CassandraStoreOptions {
   readonly keyspace: string;
@@ -45,6 +44,8 @@ export interface CassandraStoreOptions {
   /** Start-up retry backoff while Cassandra is unreachable. */
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
+  /** Rows per page when loading (default 5,000). */
+  readonly pageSize?: number;
   readonly now?: () => number;
   readonly log: Logger;
 }
@@ -487,7 +488,7 @@ export class CassandraStatsStore implements StatsStore {
       const rs: types.ResultSet = await this.client.execute(query, params, {
         prepare: true,
         isIdempotent: true,
-        fetchSize: PAGE_SIZE,
+        fetchSize: this.options.pageSize ?? 5_000,
         ...(pageState === undefined ? {} : { pageState }),
       });
       yield* rs.rows;
