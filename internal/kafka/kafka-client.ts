@@ -1,4 +1,13 @@
-import { Kafka, type KafkaConfig, type logCreator, logLevel } from 'kafkajs';
+import { promisify } from 'node:util';
+import { gzip, unzip } from 'node:zlib';
+import {
+  CompressionCodecs,
+  CompressionTypes,
+  Kafka,
+  type KafkaConfig,
+  type logCreator,
+  logLevel,
+} from 'kafkajs';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 
@@ -18,6 +27,20 @@ export function pinoLogCreator(log: Logger): logCreator {
       log[PINO_LEVEL[level]]({ kafkaNamespace: namespace, ...fields }, `kafkajs: ${message}`);
     };
 }
+
+const gzipAsync = promisify(gzip);
+const unzipAsync = promisify(unzip);
+
+/**
+ * kafkajs's gzip codec compresses at zlib's default level 6. On recentchange JSON, level 1 takes
+ * half the CPU (about 10 vs 20 us per event here) for batches ~25% larger (ratio 0.17 vs 0.13):
+ * on a producer that backfills, compression is the largest single cost, so we trade bytes for
+ * CPU. Any gzip reader (Redpanda, other consumers) reads either level.
+ */
+CompressionCodecs[CompressionTypes.GZIP] = () => ({
+  compress: (encoder: { buffer: Buffer }) => gzipAsync(encoder.buffer, { level: 1 }),
+  decompress: (buffer: Buffer) => unzipAsync(buffer),
+});
 
 /** One kafkajs client per process; producer, consumer and admin come from it. */
 export function createKafka(config: Config, log: Logger, overrides: Partial<KafkaConfig> = {}): Kafka {
