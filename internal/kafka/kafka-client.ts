@@ -1,13 +1,6 @@
 import { promisify } from 'node:util';
 import { gzip, unzip } from 'node:zlib';
-import {
-  CompressionCodecs,
-  CompressionTypes,
-  Kafka,
-  type KafkaConfig,
-  type logCreator,
-  logLevel,
-} from 'kafkajs';
+import kafkajs, { Kafka, type KafkaConfig, type logCreator, logLevel } from 'kafkajs';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 
@@ -37,6 +30,8 @@ const unzipAsync = promisify(unzip);
  * on a producer that backfills, compression is the largest single cost, so we trade bytes for
  * CPU. Any gzip reader (Redpanda, other consumers) reads either level.
  */
+// kafkajs is CommonJS and Node cannot see `CompressionCodecs` as a named ESM export: go through default.
+const { CompressionCodecs, CompressionTypes } = kafkajs;
 CompressionCodecs[CompressionTypes.GZIP] = () => ({
   compress: (encoder: { buffer: Buffer }) => gzipAsync(encoder.buffer, { level: 1 }),
   decompress: (buffer: Buffer) => unzipAsync(buffer),
