@@ -11,7 +11,16 @@ import { loadConfig } from '../internal/config/config.js';
 import { ConsumerPipeline } from '../internal/consumer/consumer-pipeline.js';
 import { deriveEvents, readRecordedEvents } from '../internal/replay/recorded-events.js';
 import { MemoryStatsStore } from '../internal/store/memory-store.js';
-import { fmt, median, REPO_ROOT, rawLimit, SHARED_EVENTS_DIR, startChild, stopChild } from './support.js';
+import {
+  fmt,
+  median,
+  REPO_ROOT,
+  rawLimit,
+  SHARED_EVENTS_DIR,
+  startChild,
+  startReplayChild,
+  stopChild,
+} from './support.js';
 
 const EVENTS = Number(process.env.BENCH_KAFKA_EVENTS ?? 200_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -44,21 +53,7 @@ async function endOffsetsSum(kafka: Kafka, topic: string): Promise<number> {
 
 /** Producer binary: replay server (child) -> producer (child) -> broker (child). */
 async function producerRun(kafka: Kafka, brokers: string, topic: string): Promise<number> {
-  const replay = await startChild(
-    [
-      'cmd/replay/main.ts',
-      '--port',
-      '0',
-      '--rate',
-      '0',
-      '--once',
-      '--keep-time',
-      '--count',
-      String(EVENTS),
-      SHARED_EVENTS_DIR,
-    ],
-    /replaying \d+ events at (\S+)/,
-  );
+  const replay = await startReplayChild(EVENTS);
   const dataDir = mkdtempSync(join(tmpdir(), 'wikistream-bench-'));
   let producer: ChildProcess | undefined;
   try {

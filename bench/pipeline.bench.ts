@@ -10,33 +10,14 @@ import { loadConfig } from '../internal/config/config.js';
 import { EmbeddedPipeline } from '../internal/embedded/embedded-pipeline.js';
 import { deriveEvents, readRecordedEvents } from '../internal/replay/recorded-events.js';
 import { MemoryStatsStore } from '../internal/store/memory-store.js';
-import { fmt, median, rawLimit, SHARED_EVENTS_DIR, startChild, stopChild } from './support.js';
+import { fmt, median, rawLimit, SHARED_EVENTS_DIR, startReplayChild, stopChild } from './support.js';
 
 const EVENTS = 100_000;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
-function startReplayChild() {
-  // The replay server runs in its own process (the live stream is another machine, too).
-  return startChild(
-    [
-      'cmd/replay/main.ts',
-      '--port',
-      '0',
-      '--rate',
-      '0',
-      '--once',
-      '--keep-time',
-      '--count',
-      String(EVENTS),
-      SHARED_EVENTS_DIR,
-    ],
-    /replaying \d+ events at (\S+)/,
-  );
-}
-
 /** The ceiling the mandated client sets: `eventsource` (fetch, SSE parser, event dispatch) + JSON.parse. */
 async function eventsourceRun(): Promise<number> {
-  const { child, match } = await startReplayChild();
+  const { child, match } = await startReplayChild(EVENTS);
   try {
     const start = performance.now();
     await new Promise<void>((resolve) => {
@@ -57,7 +38,7 @@ async function eventsourceRun(): Promise<number> {
 }
 
 async function pipelineRun(): Promise<number> {
-  const { child, match } = await startReplayChild();
+  const { child, match } = await startReplayChild(EVENTS);
   const dataDir = mkdtempSync(join(tmpdir(), 'wikistream-bench-'));
   try {
     const config = loadConfig({

@@ -61,3 +61,22 @@ export function rawLimit(lines: readonly string[]): number {
   }
   return lines.length / ((performance.now() - start) / 1000);
 }
+
+/** The replay server in its own process serving `count` events once, as fast as read (the live stream is another machine, too). */
+export function startReplayChild(count: number) {
+  return startChild(
+    [
+      'cmd/replay/main.ts',
+      '--port',
+      '0',
+      '--rate',
+      '0',
+      '--once',
+      '--keep-time',
+      '--count',
+      String(count),
+      SHARED_EVENTS_DIR,
+    ],
+    /replaying \d+ events at (\S+)/,
+  );
+}

@@ -31,10 +31,10 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, posix } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type KafkaTestBroker, startKafkaBroker } from '../kafka-broker/broker.js';
-import type { RunningChild } from '../support/child-process.js';
+import { type RunningChild, trackChild } from '../support/child-process.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { waitFor } from '../support/wait-for.js';
 import {
@@ -201,23 +201,7 @@ function run(image: Image, argv: readonly string[], env: Record<string, string>)
     env: { ...baseEnv(), ...image.runtime.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | string>((resolve) => {
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
-  });
-  onTestFinished(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  });
-  return { process: child, output: () => output, exited };
+  return trackChild(child);
 }
 
 /** A free loopback port for a binary that takes its port from the environment (the race is harmless here). */

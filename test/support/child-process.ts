@@ -20,6 +20,11 @@ export function startChild(entry: string, env: Record<string, string>): RunningC
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return trackChild(child);
+}
+
+/** Collects a child's output and makes sure it is gone when the test ends. */
+export function trackChild(child: ChildProcess): RunningChild {
   let output = '';
   child.stdout?.on('data', (chunk) => {
     output += chunk;
