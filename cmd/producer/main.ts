@@ -1,7 +1,7 @@
 // Producer: Wikimedia EventStreams (SSE) -> Kafka topic, resuming from the acknowledged cursor.
 import { loadConfig } from '../../internal/config/config.js';
 import { startHttpServer } from '../../internal/http/server.js';
-import { createKafka } from '../../internal/kafka/kafka-client.js';
+import { createIdempotentProducer, createKafka } from '../../internal/kafka/kafka-client.js';
 import { ensureTopics } from '../../internal/kafka/topics.js';
 import { handleShutdown, runMain } from '../../internal/lifecycle/run-main.js';
 import { createLogger } from '../../internal/log/logger.js';
@@ -19,7 +19,7 @@ runMain(async () => {
   const shutdown = handleShutdown(config.shutdownTimeoutMs, log);
   const metrics = createMetrics();
   const kafka = createKafka(config, log);
-  const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+  const producer = createIdempotentProducer(kafka);
   let connected = false;
   producer.on(producer.events.CONNECT, () => {
     connected = true;

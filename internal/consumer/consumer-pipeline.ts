@@ -1,5 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Config } from '../config/config.js';
+import { createIdempotentProducer } from '../kafka/kafka-client.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { PartitionKey } from '../stats/batch-plan.js';
@@ -53,7 +54,7 @@ export class ConsumerPipeline {
       allowAutoTopicCreation: false,
       retry: { restartOnFailure: async (err) => this.allowRestart(err) },
     });
-    this.dlqProducer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+    this.dlqProducer = createIdempotentProducer(kafka);
     this.deadLetters = new KafkaDeadLetters(this.dlqProducer, config.kafka.dlqTopic, this.log, metrics);
     this.processor = new BatchProcessor(
       store,

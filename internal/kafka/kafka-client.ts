@@ -1,6 +1,13 @@
 import { promisify } from 'node:util';
 import { gzip, unzip } from 'node:zlib';
-import kafkajs, { Kafka, type KafkaConfig, type logCreator, logLevel } from 'kafkajs';
+import kafkajs, {
+  Kafka,
+  type KafkaConfig,
+  type logCreator,
+  logLevel,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 
@@ -50,5 +57,22 @@ export function createKafka(config: Config, log: Logger, overrides: Partial<Kafk
     requestTimeout: 30_000,
     retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 },
     ...overrides,
+  });
+}
+
+/**
+ * The producer both binaries use (events, dead letters): idempotent with acks=all, so kafkajs
+ * retries a failed send with the same sequence numbers and the broker drops what it already has.
+ * Retries are unbounded, as kafkajs wants for an idempotent producer: during a broker outage a send
+ * waits, the producer's queue fills and the stream pauses; nothing is dropped. The partitioner is
+ * kafkajs's murmur2 default, named here on purpose: it is Java-compatible, so `meta.id` keys land on
+ * the same partitions as any other Kafka client would put them.
+ */
+export function createIdempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
   });
 }

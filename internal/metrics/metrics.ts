@@ -46,6 +46,8 @@ export interface Metrics {
   readonly commitSeconds: Histogram;
   /** Broker end offset minus committed offset, per partition; set by the consumer. */
   readonly consumerLag: Gauge<'topic' | 'partition'>;
+  /** Producer: events read but not yet acknowledged by the broker (bounded by PRODUCER_MAX_IN_FLIGHT). */
+  readonly producerInFlight: Gauge;
   /**
    * Exposes a source's counters: events received, SSE connects and reconnects, seconds since the
    * last event and since the last byte. Several sources (one replacing another) add up.
@@ -124,6 +126,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: 'wikistream_consumer_lag_records',
       help: "Records not yet consumed: the broker's end offset minus the committed offset.",
       labelNames: ['topic', 'partition'] as const,
+      registers,
+    }),
+    producerInFlight: new Gauge({
+      name: 'wikistream_producer_in_flight_events',
+      help: 'Events read from the stream but not yet acknowledged by the broker.',
       registers,
     }),
     bindSource: (source) => bindSource(source),

@@ -92,6 +92,7 @@ export class ProducerPipeline {
   private queue(id: string, send: () => void): void {
     send();
     this.queued = id;
+    this.metrics?.producerInFlight.set(this.events.buffered);
     if (this.events.buffered >= this.config.kafka.producerMaxInFlight && !this.source.isPaused) {
       this.log.warn({ buffered: this.events.buffered }, 'broker is behind; pausing the stream');
       this.source.pause();
@@ -100,6 +101,7 @@ export class ProducerPipeline {
 
   private onAcknowledged(sseId: string): void {
     this.acknowledged = sseId;
+    this.metrics?.producerInFlight.set(this.events.buffered);
     this.checkpoint.markDirty();
     if (this.source.isPaused && this.events.buffered <= this.config.kafka.producerMaxInFlight / 2) {
       this.source.resume();

@@ -42,8 +42,15 @@ async function startProducer(
     SSE_RECONNECT_MAX_MS: '500',
     ...extra,
   });
-  await listeningPort(child);
-  return child;
+  const port = await listeningPort(child);
+  return Object.assign(child, { port });
+}
+
+/** The producer's `wikistream_producer_in_flight_events` gauge, read from its /metrics. */
+async function inFlight(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('wikistream_producer_in_flight_events '));
+  return Number(line?.split(' ')[1] ?? Number.NaN);
 }
 
 async function startConsumer(kafka: TestKafka, dataDir: string, extra: Record<string, string> = {}) {
@@ -162,8 +169,17 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
       const consumer = await startConsumer(kafka, tempDataDir());
       await statsReaching(consumer.port, consumer.child, 800);
       await broker.stop();
-      await new Promise((resolve) => setTimeout(resolve, 10_000)); // the outage itself
+      // The outage itself, 10 s, watching the producer's in-flight events meanwhile.
+      let maxInFlight = 0;
+      const until = Date.now() + 10_000;
+      while (Date.now() < until) {
+        maxInFlight = Math.max(maxInFlight, await inFlight(producer.port));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       await broker.start();
+      // Memory bounded: it filled its in-flight window and stopped reading there.
+      expect(maxInFlight).toBeGreaterThan(0);
+      expect(maxInFlight).toBeLessThanOrEqual(500);
       await statsReaching(consumer.port, consumer.child, EXPECTED.total, 120_000);
       expectExact(await settledStats(consumer.port), EXPECTED);
       expect(producer.output()).toContain('broker is behind; pausing the stream');
