@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { isCanary, parseRecentChange } from './event-schema.js';
+
+const valid = {
+  meta: {
+    id: 'a1',
+    dt: '2026-05-05T11:17:40.795Z',
+    domain: 'en.wikipedia.org',
+    stream: 'mediawiki.recentchange',
+  },
+  type: 'edit',
+  user: 'Alice',
+  bot: false,
+  title: 'Main Page',
+  wiki: 'enwiki',
+  namespace: 0,
+  comment: 'kept in the raw payload, not needed here',
+};
+
+describe('parseRecentChange', () => {
+  it('accepts a recentchange event, second-precision dates included', () => {
+    const result = parseRecentChange(JSON.stringify(valid), 10_000);
+    expect(result.ok && result.event.meta.domain).toBe('en.wikipedia.org');
+    const older = { ...valid, meta: { ...valid.meta, dt: '2022-12-11T04:27:02Z' } };
+    expect(parseRecentChange(JSON.stringify(older), 10_000).ok).toBe(true);
+  });
+
+  it('tolerates a wrongly typed optional field by dropping it, not the event', () => {
+    const result = parseRecentChange(JSON.stringify({ ...valid, bot: 'yes', user: 42 }), 10_000);
+    expect(result.ok).toBe(true);
+    if (result.ok) expect([result.event.bot, result.event.user]).toEqual([undefined, undefined]);
+  });
+
+  it.each([
+    ['not json', 'invalid_json'],
+    [JSON.stringify({ type: 'edit' }), 'schema'],
+    [JSON.stringify({ ...valid, meta: { ...valid.meta, dt: 'yesterday' } }), 'schema'],
+    [JSON.stringify({ ...valid, meta: { ...valid.meta, domain: 7 } }), 'schema'],
+    [JSON.stringify({ ...valid, comment: 'x'.repeat(20_000) }), 'too_large'],
+  ])('rejects %j with reason %s, keeping the id when there is one', (raw, reason) => {
+    const result = parseRecentChange(raw, 10_000);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.reason).toBe(reason);
+      expect(result.detail).not.toBe('');
+    }
+  });
+
+  it('names the event id of a schema failure so the log can point at it', () => {
+    const result = parseRecentChange(
+      JSON.stringify({ ...valid, meta: { ...valid.meta, dt: 'nope' } }),
+      10_000,
+    );
+    expect(result.ok === false && result.id).toBe('a1');
+  });
+
+  it('recognises canaries by domain', () => {
+    const result = parseRecentChange(
+      JSON.stringify({ ...valid, meta: { ...valid.meta, domain: 'canary' } }),
+      10_000,
+    );
+    expect(result.ok && isCanary(result.event)).toBe(true);
+  });
+});
