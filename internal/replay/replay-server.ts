@@ -32,6 +32,8 @@ interface ConnectionLog {
  */
 export class ReplayServer {
   readonly connections: ConnectionLog[] = [];
+  /** Highest offset sent so far, plus one: how far into the recording the replay got. */
+  progress = 0;
   private failuresLeft = 0;
   private stalled = false;
   private readonly server: Server;
@@ -129,6 +131,7 @@ export class ReplayServer {
       if (this.canUseRendered() && offset % CHUNK === 0 && offset < total) {
         const frame = this.renderedChunk(offset / CHUNK);
         offset = Math.min(total, offset + CHUNK);
+        this.progress = Math.max(this.progress, offset);
         lastWrite = Date.now();
         if (!res.write(frame)) await drainedOrClosed(res);
         continue;
@@ -148,6 +151,7 @@ export class ReplayServer {
         if (chunk.length > 256 * 1024) break;
       }
       lastWrite = Date.now();
+      this.progress = Math.max(this.progress, offset);
       if (!res.write(chunk)) await drainedOrClosed(res);
       if (dropEvery > 0 && sentHere > 0 && sentHere % dropEvery === 0) {
         res.destroy(); // an abrupt cut, as a proxy timeout would do it
