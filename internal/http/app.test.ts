@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedRecording } from '../../test/support/paths.js';
 import { WikistreamError } from '../errors.js';
 import { createLogger } from '../log/logger.js';
 import { createMetrics } from '../metrics/metrics.js';
@@ -14,14 +15,7 @@ import type { StatsStore } from '../store/stats-store.js';
 import { parseRecentChange, type RecentChange } from '../wikimedia/event-schema.js';
 import { createHttpApp } from './app.js';
 
-const RECORDED = join(
-  process.cwd(),
-  '..',
-  'shared',
-  'data',
-  'recentchange',
-  'pageledger-enwiki-2026-07-17.ndjson',
-);
+const RECORDED = sharedRecording('pageledger-enwiki-2026-07-17.ndjson');
 const log = createLogger({ level: 'silent' });
 
 let webRoot: string;

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sharedRecording } from '../../test/support/paths.js';
 import { readRecordedEvents } from '../replay/recorded-events.js';
 import { MemoryStatsStore } from '../store/memory-store.js';
 import { parseRecentChange, type RecentChange } from '../wikimedia/event-schema.js';
@@ -9,14 +9,7 @@ import { FUTURE_SLACK_MS, MINUTE_MS, WINDOW_RETENTION_MINUTES } from './minute-b
 import { StatsAggregate, type StatsSnapshot } from './stats-aggregate.js';
 import { StatsDelta } from './stats-delta.js';
 
-const RECORDED = join(
-  process.cwd(),
-  '..',
-  'shared',
-  'data',
-  'recentchange',
-  'pageledger-enwiki-2026-07-17.ndjson',
-);
+const RECORDED = sharedRecording('pageledger-enwiki-2026-07-17.ndjson');
 
 function parse(line: string): RecentChange {
   const parsed = parseRecentChange(line, 1 << 20);

@@ -55,16 +55,20 @@ export class MinuteCounts implements MinuteCountsLike {
   }
 }
 
-/** JSON-safe form of one minute, for checkpoints. */
-export interface MinuteSnapshot {
-  /** Epoch ms of the minute's start. */
-  startMs: number;
+/** JSON-safe counts, as checkpoints hold them: the all-time stats and each minute share this shape. */
+export interface CountsSnapshot {
   total: number;
   bots: number;
   humans: number;
   byDomain: Array<[string, number]>;
   byUser: Array<[string, number]>;
   byType: Array<[string, number]>;
+}
+
+/** JSON-safe form of one minute, for checkpoints. */
+export interface MinuteSnapshot extends CountsSnapshot {
+  /** Epoch ms of the minute's start. */
+  startMs: number;
 }
 
 /** Counts over the last `minutes` minutes of event time, ending with the newest event's minute. */

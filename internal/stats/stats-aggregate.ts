@@ -1,5 +1,11 @@
 import { Leaderboard } from './leaderboard.js';
-import { MINUTE_MS, type MinuteSnapshot, MinuteWindow, type WindowCounts } from './minute-buckets.js';
+import {
+  type CountsSnapshot,
+  MINUTE_MS,
+  type MinuteSnapshot,
+  MinuteWindow,
+  type WindowCounts,
+} from './minute-buckets.js';
 import type { StatsDelta } from './stats-delta.js';
 
 /** What `/stats` shows; maps as sorted entry lists so order survives until JSON rendering. */
@@ -26,15 +32,9 @@ export interface StatsWindowView extends WindowCounts {
 }
 
 /** JSON-safe form for checkpoints. */
-export interface StatsSnapshot {
-  total: number;
+export interface StatsSnapshot extends CountsSnapshot {
   rejected: number;
-  bots: number;
-  humans: number;
   lastEventMs: number;
-  byDomain: Array<[string, number]>;
-  byUser: Array<[string, number]>;
-  byType: Array<[string, number]>;
   /** Per-minute counts for windows; absent in checkpoints written before windows existed. */
   minutes?: MinuteSnapshot[];
 }

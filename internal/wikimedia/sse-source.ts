@@ -1,17 +1,12 @@
 import { EventSource } from 'eventsource';
+import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import { Backoff } from './backoff.js';
 import { isCanary, type ParseResult, parseRecentChange, type RecentChange } from './event-schema.js';
 import { userAgent } from './user-agent.js';
 
-export interface SourceOptions {
-  readonly url: string;
-  readonly contact: string;
-  readonly idleTimeoutMs: number;
-  readonly reconnectMinMs: number;
-  readonly reconnectMaxMs: number;
-  readonly maxEventBytes: number;
-}
+/** The source's settings are exactly its slice of the configuration. */
+export type SourceOptions = Config['source'];
 
 export interface SourceHandlers {
   /** A valid, non-canary event. `raw` is the payload exactly as Wikimedia sent it. */

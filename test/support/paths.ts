@@ -14,3 +14,8 @@ export const SHARED_EVENTS_DIR = existsSync(SHARED) ? SHARED : SAMPLE;
 if (SHARED_EVENTS_DIR === SAMPLE) {
   process.stderr.write(`tests: ${SHARED} not found; using the committed sample ${SAMPLE}\n`);
 }
+
+/** One file of the shared recordings (no fallback: tests using it skip visibly when it is absent). */
+export function sharedRecording(name: string): string {
+  return `${SHARED}${name}`;
+}
