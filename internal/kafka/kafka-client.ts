@@ -10,6 +10,7 @@ import kafkajs, {
 } from 'kafkajs';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
+import { avoidKafkajsNegativeTimeout } from './kafkajs-timeout-warning.js';
 
 const PINO_LEVEL: Record<logLevel, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.NOTHING]: 'debug',
@@ -46,6 +47,7 @@ CompressionCodecs[CompressionTypes.GZIP] = () => ({
 
 /** One kafkajs client per process; producer, consumer and admin come from it. */
 export function createKafka(config: Config, log: Logger, overrides: Partial<KafkaConfig> = {}): Kafka {
+  avoidKafkajsNegativeTimeout(); // keeps Node 24's TimeoutNegativeWarning out of our stderr
   const kafkaLog = log.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: config.kafka.clientId,

@@ -13,8 +13,8 @@
  *    server (started from the producer image, as deploy/compose.replay.yml does), our Kafka-protocol
  *    test broker, and a Cassandra address nobody listens on.
  *
- * Node is this machine's (the images pin the same major and minor). Sizes go to
- * test-artifacts/image-sizes.json.
+ * Node is the one running the tests: .ci/run runs them on Node 24, the images' major (CI also on 22).
+ * Sizes go to test-artifacts/image-sizes.json.
  */
 import { execSync, spawn } from 'node:child_process';
 import {
