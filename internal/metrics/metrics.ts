@@ -196,6 +196,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       'Connections opened to the SSE stream after the first (drops, errors, idle watchdog).',
       (c) => Math.max(0, c.connects - 1),
     );
+    sourceCounter(
+      'wikistream_sse_ids_ignored_total',
+      'SSE events whose id could not serve as a resume cursor (none, empty, non-ASCII...); the last usable one was kept.',
+      (c) => c.idsIgnored,
+    );
+    sourceCounter(
+      'wikistream_sse_oversized_drops_total',
+      'SSE connections dropped because an event grew past MAX_EVENT_BYTES while arriving.',
+      (c) => c.oversizedDrops,
+    );
     ageGauge(
       'wikistream_source_last_event_age_seconds',
       'Seconds since the last SSE event was received (since start while none has).',
