@@ -239,7 +239,8 @@ export class WikimediaSource {
     this.counters.received++;
     this.counters.invalid++;
     this.counters.lastEventAt = Date.now();
-    this.gotEventSinceConnect = true;
+    // Not a reason to reset the backoff: a server that resends an oversized event it gave no id
+    // (so it cannot be skipped) is retried ever more slowly, not in a tight loop.
     const ownId = guard.eventId();
     const id = this.cursorAfter(ownId);
     const detail =
@@ -273,7 +274,8 @@ export class WikimediaSource {
     }
     headers.set('User-Agent', this.agent);
     // A fresh library instance per connection never has an id of its own; keep its id if it does.
-    const candidates = [libraryId, this.handlers.cursor()].filter((c) => c !== undefined);
+    // "" is what a caller holds while no usable id was seen yet: no cursor, nothing to warn about.
+    const candidates = [libraryId, this.handlers.cursor()].filter((c) => c !== undefined && c !== '');
     const cursor = candidates.find(isUsableCursor);
     for (const bad of candidates.filter((c) => !isUsableCursor(c))) {
       this.log.warn({ problem: describeUnusableCursor(bad) }, 'unusable cursor not sent as Last-Event-ID');
