@@ -26,7 +26,10 @@ runMain(async () => {
   shutdown.add({ what: 'close the store', run: () => store.close() });
   const checkpoint =
     created.kind === 'memory' ? await restoreMemoryStore(created.store, config, log) : undefined;
-  if (checkpoint) shutdown.add({ what: 'write the final checkpoint', run: () => checkpoint.stop() });
+  if (checkpoint) {
+    shutdown.add({ what: 'write the final checkpoint', run: () => checkpoint.stop() });
+    metrics.bindCheckpoint(checkpoint);
+  }
 
   const kafka = createKafka(config, log);
   const pipeline = new ConsumerPipeline(
@@ -44,7 +47,8 @@ runMain(async () => {
     metrics,
   );
   // Serve /healthz and /readyz (false) while the broker and the store come up.
-  const ready = async () => pipeline.isConnected && (await store.ping().then(() => true));
+  const ready = async () =>
+    pipeline.isConnected && (checkpoint?.writable ?? true) && (await store.ping().then(() => true));
   const app = createHttpApp({
     store,
     ready,

@@ -19,9 +19,11 @@ runMain(async () => {
   const store = new MemoryStatsStore(config.dedupWindow);
   const metrics = createMetrics();
   const pipeline = new EmbeddedPipeline(config, store, log, metrics);
+  metrics.bindCheckpoint(pipeline.checkpoint);
   const app = createHttpApp({
     store,
-    ready: async () => true,
+    // Not ready while DATA_DIR cannot be written: what is counted now would not survive a restart.
+    ready: async () => pipeline.checkpoint.writable,
     log: log.child({ component: 'http' }),
     metrics: metrics.registry,
   });

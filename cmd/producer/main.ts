@@ -28,9 +28,13 @@ runMain(async () => {
     connected = false;
   });
   const pipeline = new ProducerPipeline(config, producer, log, metrics);
-  const ready = async () => connected && !pipeline.source.isPaused;
+  metrics.bindCheckpoint(pipeline.checkpoint);
+  const ready = async () => connected && !pipeline.source.isPaused && pipeline.checkpoint.writable;
   const app = createMetricsApp(metrics.registry, ready, log.child({ component: 'http' }));
-  const server = await startHttpServer(app, config.http.host, config.http.metricsPort);
+  const server = await startHttpServer(app, config.http.host, config.http.metricsPort, {
+    host: 'HTTP_HOST',
+    port: 'METRICS_PORT',
+  });
   shutdown.add({ what: 'close the metrics HTTP server', run: () => server.close() });
 
   const admin = kafka.admin();

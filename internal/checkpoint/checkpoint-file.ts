@@ -1,35 +1,47 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { z } from 'zod';
 import { WikistreamError } from '../errors.js';
+
+/** OS errors that mean "DATA_DIR cannot hold our files", as opposed to a passing I/O fault. */
+const UNUSABLE_DIR_CODES = new Set(['ENOTDIR', 'EEXIST', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EISDIR']);
 
 /**
  * A JSON checkpoint written atomically: temp file, fsync, rename over the old one, fsync the
  * directory. A crash (even SIGKILL or power loss) leaves either the old or the new checkpoint,
- * never half of one.
+ * never half of one. Read back through a schema: a checkpoint is input like any other.
  */
 export class CheckpointFile<T> {
   private writing: Promise<void> = Promise.resolve();
 
   constructor(readonly path: string) {}
 
-  /** The last checkpoint, or undefined when there is none yet. */
-  async read(): Promise<T | undefined> {
+  /**
+   * The last checkpoint, or undefined when there is none yet. Throws a one-line CHECKPOINT_CORRUPT
+   * naming the file, what is wrong and what to do when it does not match `schema`: nothing it
+   * did not check is ever served.
+   */
+  async read(schema: z.ZodType<T>): Promise<T | undefined> {
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+      throw dataDirError(dirname(this.path), err);
     }
+    let json: unknown;
     try {
-      return JSON.parse(text) as T;
+      json = JSON.parse(text);
     } catch (err) {
-      throw new WikistreamError(
-        'CHECKPOINT_CORRUPT',
-        `checkpoint ${this.path} is not valid JSON; move it away to start from scratch`,
-        { cause: err },
-      );
+      throw corrupt(this.path, 'is not valid JSON', err);
     }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? issue.path.join('.') : '(root)';
+      throw corrupt(this.path, `is not a checkpoint this version can use (${where}: ${issue?.message})`);
+    }
+    return parsed.data;
   }
 
   /** Writes are serialised: a slow write never races a newer one into the rename. */
@@ -58,4 +70,39 @@ export class CheckpointFile<T> {
       await dirHandle.close();
     }
   }
+}
+
+/**
+ * Makes sure `dir` (DATA_DIR) exists and takes new files, at start-up: a checkpoint that cannot
+ * be written would otherwise be found out only at the first interval, or at shutdown.
+ */
+export async function ensureWritableDir(dir: string): Promise<void> {
+  const probe = join(dir, `.write-probe-${process.pid}`);
+  try {
+    await mkdir(dir, { recursive: true });
+    const file = await open(probe, 'w');
+    await file.close();
+    await unlink(probe);
+  } catch (err) {
+    throw dataDirError(dir, err);
+  }
+}
+
+function dataDirError(dir: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === undefined || !UNUSABLE_DIR_CODES.has(code)) return err;
+  return new WikistreamError(
+    'CONFIG_INVALID',
+    `invalid configuration: DATA_DIR ${JSON.stringify(dir)} is not a writable directory (${code}): ` +
+      'must be a directory (or a path where one can be created) this process can write files in',
+    { cause: err },
+  );
+}
+
+function corrupt(path: string, problem: string, cause?: unknown): WikistreamError {
+  return new WikistreamError(
+    'CHECKPOINT_CORRUPT',
+    `checkpoint ${path} ${problem}; move it away to start from scratch`,
+    cause === undefined ? {} : { cause },
+  );
 }

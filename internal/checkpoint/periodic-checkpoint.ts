@@ -1,5 +1,13 @@
+import { dirname } from 'node:path';
+import type { z } from 'zod';
 import type { Logger } from '../log/logger.js';
-import { CheckpointFile } from './checkpoint-file.js';
+import { CheckpointFile, ensureWritableDir } from './checkpoint-file.js';
+
+/** Read by `/metrics` (see `Metrics.bindCheckpoint`); never reset. */
+export interface CheckpointCounters {
+  writes: number;
+  writeFailures: number;
+}
 
 /**
  * Writes `snapshot()` to a checkpoint file every `intervalMs` when something changed
@@ -7,9 +15,11 @@ import { CheckpointFile } from './checkpoint-file.js';
  * it gathers (counts, positions, cursor) belongs to one instant.
  */
 export class PeriodicCheckpoint<T> {
+  readonly counters: CheckpointCounters = { writes: 0, writeFailures: 0 };
   private readonly file: CheckpointFile<T>;
   private timer: NodeJS.Timeout | undefined;
   private dirty = false;
+  private lastWriteFailed = false;
 
   constructor(
     path: string,
@@ -24,8 +34,21 @@ export class PeriodicCheckpoint<T> {
     return this.file.path;
   }
 
-  read(): Promise<T | undefined> {
-    return this.file.read();
+  /**
+   * False while the last write failed (DATA_DIR gone, read-only, full): the process then holds
+   * state it cannot make durable, so readiness reports it.
+   */
+  get writable(): boolean {
+    return !this.lastWriteFailed;
+  }
+
+  /**
+   * Checks that the directory takes files (a one-line DATA_DIR error otherwise), then reads the
+   * last checkpoint through `schema` (a one-line CHECKPOINT_CORRUPT when it does not match).
+   */
+  async read(schema: z.ZodType<T>): Promise<T | undefined> {
+    await ensureWritableDir(dirname(this.file.path));
+    return this.file.read(schema);
   }
 
   start(): void {
@@ -49,9 +72,20 @@ export class PeriodicCheckpoint<T> {
     this.dirty = false;
     try {
       await this.file.write(this.snapshot());
+      this.counters.writes++;
+      if (this.lastWriteFailed) this.log.info({ path: this.file.path }, 'checkpoint writes work again');
+      this.lastWriteFailed = false;
     } catch (err) {
       this.dirty = true;
-      this.log.error({ err, path: this.file.path }, 'checkpoint write failed; will retry');
+      this.counters.writeFailures++;
+      // Logged once per outage, not every interval: the metric and /readyz carry it meanwhile.
+      if (!this.lastWriteFailed) {
+        this.log.error(
+          { err, path: this.file.path },
+          'checkpoint write failed; not ready until a retry succeeds',
+        );
+      }
+      this.lastWriteFailed = true;
     }
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { userAgent } from '../wikimedia/user-agent.js';
 import { DEFAULT_STREAM_URL, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
@@ -33,8 +34,28 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of'],
     ['KAFKA_TOPIC', 'bad topic', 'KAFKA_TOPIC must be a Kafka topic name'],
     ['CASSANDRA_KEYSPACE', '1ks', 'CASSANDRA_KEYSPACE must be a CQL identifier'],
+    ['USER_AGENT_CONTACT', 'ops \u{1F600} example.org', 'USER_AGENT_CONTACT must be printable ASCII'],
+    ['USER_AGENT_CONTACT', 'ops@example.org\r\nX-Evil: 1', 'USER_AGENT_CONTACT must be printable ASCII'],
+    ['USER_AGENT_CONTACT', 'bücher@example.org', 'USER_AGENT_CONTACT must be printable ASCII'],
+    ['KAFKA_TOPIC', '.', 'KAFKA_TOPIC must be a Kafka topic name other than'],
+    ['KAFKA_DLQ_TOPIC', '..', 'KAFKA_DLQ_TOPIC must be a Kafka topic name other than'],
+    ['KAFKA_DLQ_TOPIC', 'wikipedia.changes', 'KAFKA_DLQ_TOPIC must differ from KAFKA_TOPIC'],
+    [
+      'CASSANDRA_CONTACT_POINTS',
+      'cassandra:70000',
+      'CASSANDRA_CONTACT_POINTS must be host[:port] (port 1-65535)',
+    ],
+    ['CASSANDRA_CONTACT_POINTS', 'a:9042,b:0', 'CASSANDRA_CONTACT_POINTS must be host[:port]'],
+    ['REDPANDA_BROKER', 'redpanda:0', 'REDPANDA_BROKER must be host:port'],
   ])('rejects %s=%j naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('accepts every contact it validates as a request header value', () => {
+    for (const contact of ['https://example.org/ops', 'ops@example.org', 'Jane Doe <jane@example.org>']) {
+      const config = loadConfig({ USER_AGENT_CONTACT: contact });
+      expect(() => new Headers({ 'User-Agent': userAgent(config.source.contact) })).not.toThrow();
+    }
   });
 
   it('reports every bad variable at once and never echoes a password', () => {

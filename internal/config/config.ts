@@ -29,7 +29,8 @@ const brokerList = z
   .trim()
   .transform((value) => value.split(',').map((broker) => broker.trim()))
   .refine(
-    (brokers) => brokers.every((b) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(b) && Number(b.split(':')[1]) <= 65535),
+    (brokers) =>
+      brokers.every((b) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(b) && isClientPort(b.split(':')[1] ?? '')),
     'must be host:port or a comma-separated list of host:port (no scheme), e.g. redpanda:9092',
   );
 
@@ -40,7 +41,11 @@ const bool = z
 const topicName = z
   .string()
   .trim()
-  .regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name: 1-249 of A-Z a-z 0-9 . _ -');
+  .regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name: 1-249 of A-Z a-z 0-9 . _ -')
+  .refine((name) => name !== '.' && name !== '..', 'must be a Kafka topic name other than "." and ".."');
+
+/** A port a client connects to: 0 is "any port" only for a server. */
+const isClientPort = (port: string) => /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535;
 
 /**
  * Every setting, its default and why it exists. `.env.example` and the README document these
@@ -52,6 +57,9 @@ const schema = z.object({
     .string()
     .trim()
     .min(3, 'must name a contact (URL or e-mail) for the User-Agent, as Wikimedia asks')
+    // It goes into a request header: fetch refuses line breaks and anything above U+00FF, so
+    // every request would fail; Latin-1 would go out as bytes no server reads back as UTF-8.
+    .regex(/^[\x20-\x7e]+$/, 'must be printable ASCII (a URL or e-mail; no line breaks, no accents or emoji)')
     .default('https://github.com/wikistream/wikistream'),
   REDPANDA_BROKER: brokerList.default(['localhost:9092']),
   KAFKA_TOPIC: topicName.default('wikipedia.changes'),
@@ -67,9 +75,11 @@ const schema = z.object({
     .string()
     .trim()
     .transform((v) => v.split(',').map((p) => p.trim()))
-    .refine((points) => points.every((p) => /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(p)), {
-      message: 'must be host[:port] or a comma-separated list of them',
-    })
+    .refine(
+      (points) =>
+        points.every((p) => /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(p) && isClientPort(p.split(':')[1] ?? '9042')),
+      { message: 'must be host[:port] (port 1-65535) or a comma-separated list of them' },
+    )
     .default(['localhost:9042']),
   CASSANDRA_LOCAL_DC: z.string().trim().min(1, 'must not be empty').default('datacenter1'),
   CASSANDRA_KEYSPACE: z
@@ -159,6 +169,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new WikistreamError(
       'CONFIG_INVALID',
       `invalid configuration: SSE_RECONNECT_MAX_MS must be at least SSE_RECONNECT_MIN_MS (${e.SSE_RECONNECT_MIN_MS})`,
+    );
+  }
+  if (e.KAFKA_TOPIC === e.KAFKA_DLQ_TOPIC) {
+    throw new WikistreamError(
+      'CONFIG_INVALID',
+      `invalid configuration: KAFKA_DLQ_TOPIC must differ from KAFKA_TOPIC (both ${JSON.stringify(e.KAFKA_TOPIC)}): dead letters would be consumed as events`,
     );
   }
   if ((e.CASSANDRA_USERNAME === undefined) !== (e.CASSANDRA_PASSWORD === undefined)) {

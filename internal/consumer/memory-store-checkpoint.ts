@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { memoryStoreSnapshotSchema } from '../checkpoint/memory-store-snapshot-schema.js';
 import { PeriodicCheckpoint } from '../checkpoint/periodic-checkpoint.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
@@ -17,7 +18,7 @@ export async function restoreMemoryStore(store: MemoryStatsStore, config: Config
     config.checkpointIntervalMs,
     log.child({ component: 'checkpoint' }),
   );
-  const saved = await checkpoint.read();
+  const saved = await checkpoint.read(memoryStoreSnapshotSchema);
   if (saved) {
     store.restore(saved);
     log.info(

@@ -1,22 +1,16 @@
 import { join } from 'node:path';
 import { PeriodicCheckpoint } from '../checkpoint/periodic-checkpoint.js';
+import { savedResumeCursor } from '../checkpoint/resume-cursor.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { type OffsetRecord, type PartitionKey, planBatch } from '../stats/batch-plan.js';
-import type { MemoryStatsStore, MemoryStoreSnapshot } from '../store/memory-store.js';
+import type { MemoryStatsStore } from '../store/memory-store.js';
 import { WikimediaSource } from '../wikimedia/sse-source.js';
+import { type EmbeddedCheckpoint, embeddedCheckpointSchema } from './embedded-checkpoint-schema.js';
 
 /** The SSE stream as one partition: offsets are our own sequence numbers, kept in the checkpoint. */
 const SSE_PARTITION: PartitionKey = { topic: 'wikimedia-sse', partition: 0 };
-
-interface EmbeddedCheckpoint {
-  version: 1;
-  url: string;
-  /** SSE id of the last event whose effect is in `store`: resume after it. */
-  cursor: string | undefined;
-  store: MemoryStoreSnapshot;
-}
 
 /**
  * source -> stats -> memory store, in one process. Events are applied in micro-batches (what
@@ -26,10 +20,12 @@ interface EmbeddedCheckpoint {
  */
 export class EmbeddedPipeline {
   readonly source: WikimediaSource;
-  private readonly checkpoint: PeriodicCheckpoint<EmbeddedCheckpoint>;
+  /** Public for readiness and metrics: its `writable` says whether DATA_DIR still takes writes. */
+  readonly checkpoint: PeriodicCheckpoint<EmbeddedCheckpoint>;
   private pending: Array<{ record: Omit<OffsetRecord, 'offset'>; id: string }> = [];
   private flushScheduled = false;
   private flushing: Promise<void> = Promise.resolve();
+  /** SSE id of the last event whose effect is in `store`: resume after it. */
   private cursor: string | undefined;
   private readonly log: Logger;
 
@@ -43,7 +39,7 @@ export class EmbeddedPipeline {
     // Snapshot and cursor are taken together, synchronously, so they always agree.
     this.checkpoint = new PeriodicCheckpoint(
       join(config.dataDir, 'embedded-checkpoint.json'),
-      () => ({ version: 1, url: config.source.url, cursor: this.cursor, store: store.snapshot() }),
+      () => ({ version: 1, url: config.source.url, cursor: this.cursor ?? null, store: store.snapshot() }),
       config.checkpointIntervalMs,
       this.log,
     );
@@ -65,10 +61,11 @@ export class EmbeddedPipeline {
   }
 
   async start(): Promise<void> {
-    const saved = await this.checkpoint.read();
+    const saved = await this.checkpoint.read(embeddedCheckpointSchema);
     if (saved) {
       this.store.restore(saved.store);
-      if (saved.url === this.config.source.url) this.cursor = saved.cursor;
+      if (saved.url === this.config.source.url)
+        this.cursor = savedResumeCursor(saved.cursor, this.checkpoint.path, this.log);
       else
         this.log.warn(
           { saved: saved.url },

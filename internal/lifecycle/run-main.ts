@@ -8,14 +8,20 @@ export interface ShutdownStep {
 }
 
 /**
- * Runs a binary's `main`. A bad configuration ends the process with its one-line message and exit
- * code 2, no stack trace: operators read it in `docker compose logs`.
+ * Errors an operator fixes by hand (a setting, a file in DATA_DIR): their message names what and
+ * how, so they end the process with that one line and exit code 2, no stack trace.
+ */
+const OPERATOR_ERRORS = new Set<string>(['CONFIG_INVALID', 'CHECKPOINT_CORRUPT']);
+
+/**
+ * Runs a binary's `main`. A bad configuration or checkpoint ends the process with its one-line
+ * message and exit code 2, no stack trace: operators read it in `docker compose logs`.
  */
 export function runMain(main: () => Promise<void>): void {
   main().catch((err: unknown) => {
     // A signal during start-up closes what start-up awaits; the shutdown decides the exit code.
     if (shuttingDown) return;
-    if (err instanceof WikistreamError && err.code === 'CONFIG_INVALID') {
+    if (err instanceof WikistreamError && OPERATOR_ERRORS.has(err.code)) {
       process.stderr.write(`wikistream: ${err.message}\n`);
       process.exit(2);
     }

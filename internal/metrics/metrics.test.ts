@@ -6,7 +6,16 @@ import { Scrape } from './testing/scrape.js';
 
 function fakeSource(): { counters: SourceCounters } {
   return {
-    counters: { received: 0, canaries: 0, invalid: 0, connects: 0, lastActivityAt: 0, lastEventAt: 0 },
+    counters: {
+      received: 0,
+      canaries: 0,
+      invalid: 0,
+      connects: 0,
+      lastActivityAt: 0,
+      lastEventAt: 0,
+      idsIgnored: 0,
+      oversizedDrops: 0,
+    },
   };
 }
 
@@ -36,6 +45,8 @@ describe('createMetrics', () => {
       'wikistream_source_last_activity_age_seconds gauge',
       'wikistream_source_last_event_age_seconds gauge',
       'wikistream_sse_connects_total counter',
+      'wikistream_sse_ids_ignored_total counter',
+      'wikistream_sse_oversized_drops_total counter',
       'wikistream_sse_reconnects_total counter',
       'wikistream_store_write_duration_seconds histogram',
     ]);

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { CheckpointCounters } from '../checkpoint/periodic-checkpoint.js';
 import type { RejectReason } from '../wikimedia/event-schema.js';
 import type { SourceCounters } from '../wikimedia/sse-source.js';
 
@@ -16,6 +17,12 @@ const LATENCY_BUCKETS = [
 /** Anything that exposes `WikimediaSource`'s counters (the source itself, or a fake in tests). */
 export interface CountedSource {
   readonly counters: Readonly<SourceCounters>;
+}
+
+/** Anything that exposes `PeriodicCheckpoint`'s health (the checkpoint itself, or a fake in tests). */
+export interface CountedCheckpoint {
+  readonly counters: Readonly<CheckpointCounters>;
+  readonly writable: boolean;
 }
 
 /**
@@ -53,6 +60,11 @@ export interface Metrics {
    * last event and since the last byte. Several sources (one replacing another) add up.
    */
   bindSource(source: CountedSource): void;
+  /**
+   * Exposes a checkpoint's health: failed writes, and whether the last write worked (0 while
+   * DATA_DIR cannot be written).
+   */
+  bindCheckpoint(checkpoint: CountedCheckpoint): void;
 }
 
 export interface MetricsOptions {
@@ -134,7 +146,36 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       registers,
     }),
     bindSource: (source) => bindSource(source),
+    bindCheckpoint: (checkpoint) => bindCheckpoint(checkpoint),
   };
+
+  // Like the source metrics: only where a checkpoint exists (not a consumer on Cassandra).
+  const checkpoints: CountedCheckpoint[] = [];
+  const failuresSeen = new Map<CountedCheckpoint, number>();
+  function bindCheckpoint(checkpoint: CountedCheckpoint): void {
+    checkpoints.push(checkpoint);
+    if (checkpoints.length > 1) return;
+    new Counter({
+      name: 'wikistream_checkpoint_write_failures_total',
+      help: 'Checkpoint writes that failed (DATA_DIR gone, read-only or full); retried every interval.',
+      registers,
+      collect() {
+        for (const bound of checkpoints) {
+          const grown = bound.counters.writeFailures - (failuresSeen.get(bound) ?? 0);
+          if (grown > 0) this.inc(grown);
+          failuresSeen.set(bound, bound.counters.writeFailures);
+        }
+      },
+    });
+    new Gauge({
+      name: 'wikistream_checkpoint_writable',
+      help: '1 while the last checkpoint write worked, 0 while DATA_DIR cannot be written (not ready).',
+      registers,
+      collect() {
+        this.set(checkpoints.every((c) => c.writable) ? 1 : 0);
+      },
+    });
+  }
 
   // Source metrics exist only once a source is bound: a consumer has none, and a last-event age
   // of 0 there would read as "fresh" to an alert.
@@ -195,6 +236,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       'wikistream_sse_reconnects_total',
       'Connections opened to the SSE stream after the first (drops, errors, idle watchdog).',
       (c) => Math.max(0, c.connects - 1),
+    );
+    sourceCounter(
+      'wikistream_sse_ids_ignored_total',
+      'SSE events whose id could not serve as a resume cursor (none, empty, non-ASCII...); the last usable one was kept.',
+      (c) => c.idsIgnored,
+    );
+    sourceCounter(
+      'wikistream_sse_oversized_drops_total',
+      'SSE connections dropped because an event grew past MAX_EVENT_BYTES while arriving.',
+      (c) => c.oversizedDrops,
     );
     ageGauge(
       'wikistream_source_last_event_age_seconds',

@@ -1,11 +1,13 @@
 import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import { PeriodicCheckpoint } from '../checkpoint/periodic-checkpoint.js';
+import { savedResumeCursor } from '../checkpoint/resume-cursor.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { WikimediaSource } from '../wikimedia/sse-source.js';
 import { EventProducer } from './event-producer.js';
+import { producerCheckpointSchema } from './producer-checkpoint-schema.js';
 
 interface ProducerCheckpoint {
   version: 1;
@@ -26,7 +28,7 @@ interface ProducerCheckpoint {
 export class ProducerPipeline {
   readonly source: WikimediaSource;
   readonly events: EventProducer;
-  private readonly checkpoint: PeriodicCheckpoint<ProducerCheckpoint>;
+  readonly checkpoint: PeriodicCheckpoint<ProducerCheckpoint>;
   private acknowledged: string | undefined;
   private queued: string | undefined;
   private readonly log: Logger;
@@ -70,11 +72,14 @@ export class ProducerPipeline {
   }
 
   async start(): Promise<void> {
-    const saved = await this.checkpoint.read();
-    if (saved?.url === this.config.source.url) {
-      this.acknowledged = saved.cursor;
-      this.queued = saved.cursor;
-      this.log.info({ cursor: saved.cursor }, 'resuming after the last acknowledged event');
+    const saved = await this.checkpoint.read(producerCheckpointSchema);
+    const cursor = saved && savedResumeCursor(saved.cursor, this.checkpoint.path, this.log);
+    if (saved?.url === this.config.source.url && cursor !== undefined) {
+      this.acknowledged = cursor;
+      this.queued = cursor;
+      this.log.info({ cursor }, 'resuming after the last acknowledged event');
+    } else if (saved?.url === this.config.source.url) {
+      this.log.warn({ path: this.checkpoint.path }, 'no usable acknowledged cursor saved; starting live');
     } else if (saved) {
       this.log.warn({ saved: saved.url }, 'stream URL changed since the cursor was saved; starting live');
     }

@@ -26,9 +26,37 @@ describe('parseRecentChange', () => {
   });
 
   it('tolerates a wrongly typed optional field by dropping it, not the event', () => {
-    const result = parseRecentChange(JSON.stringify({ ...valid, bot: 'yes', user: 42 }), 10_000);
+    const result = parseRecentChange(JSON.stringify({ ...valid, user: 42, title: [] }), 10_000);
     expect(result.ok).toBe(true);
-    if (result.ok) expect([result.event.bot, result.event.user]).toEqual([undefined, undefined]);
+    if (result.ok) expect([result.event.user, result.event.title]).toEqual([undefined, undefined]);
+  });
+
+  it.each([['true'], ['yes'], [1], [null]])(
+    'rejects bot=%j as a schema error: it would be counted as a human otherwise',
+    (bot) => {
+      const result = parseRecentChange(JSON.stringify({ ...valid, bot }), 10_000);
+      expect(result).toMatchObject({ ok: false, reason: 'schema', id: 'a1' });
+      if (!result.ok) expect(result.detail).toMatch(/^bot: /);
+    },
+  );
+
+  it('counts an event without bot as a human, as before', () => {
+    const { bot: _bot, ...withoutBot } = valid;
+    const result = parseRecentChange(JSON.stringify(withoutBot), 10_000);
+    expect(result.ok && result.event.bot).toBe(undefined);
+  });
+
+  it('folds meta.domain to lower case: domains are DNS names', () => {
+    const result = parseRecentChange(
+      JSON.stringify({ ...valid, meta: { ...valid.meta, domain: 'EN.Wikipedia.ORG' } }),
+      10_000,
+    );
+    expect(result.ok && result.event.meta.domain).toBe('en.wikipedia.org');
+    const canary = parseRecentChange(
+      JSON.stringify({ ...valid, meta: { ...valid.meta, domain: 'Canary' } }),
+      10_000,
+    );
+    expect(canary.ok && isCanary(canary.event)).toBe(true);
   });
 
   it.each([

@@ -3,7 +3,10 @@ import { z } from 'zod';
 /**
  * The part of `/mediawiki/recentchange/1.0.0` we rely on. Only what the stats need is required
  * (meta.id, meta.dt, meta.domain); the rest is typed but tolerant (`.catch(undefined)`: a wrong
- * type drops that field, not the event).
+ * type drops that field, not the event), except `bot`, which decides the bots/humans split: a
+ * non-boolean there (`"true"`) is a schema error, rejected and dead-lettered, rather than an
+ * edit silently counted as a human's. `meta.domain` is a DNS name, so case-insensitive: it is
+ * counted in lower case (`EN.Wikipedia.org` is `en.wikipedia.org`).
  *
  * Unknown fields are kept by never re-serialising: the producer forwards the raw payload Wikimedia
  * sent, byte for byte, and this schema only checks it. It strips unknown keys from the *parsed view*
@@ -16,11 +19,11 @@ export const recentChangeSchema = z.object({
   meta: z.object({
     id: z.string().min(1).max(200),
     dt: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time' }),
-    domain: z.string().min(1).max(500),
+    domain: z.string().min(1).max(500).toLowerCase(),
   }),
   type: tolerant(z.string()),
   user: tolerant(z.string()),
-  bot: tolerant(z.boolean()),
+  bot: z.boolean().optional(),
   wiki: tolerant(z.string()),
   title: tolerant(z.string()),
   namespace: tolerant(z.number()),

@@ -3,17 +3,33 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import { Backoff } from './backoff.js';
 import { isCanary, type ParseResult, parseRecentChange, type RecentChange } from './event-schema.js';
+import { EventSizeGuard, FRAMING_SLACK_BYTES } from './event-size-guard.js';
+import { describeUnusableCursor, isUsableCursor } from './sse-cursor.js';
 import { userAgent } from './user-agent.js';
 
 /** The source's settings are exactly its slice of the configuration. */
 export type SourceOptions = Config['source'];
 
+/**
+ * `id` is the cursor to resume after once the event is handled: the event's own SSE id when it is
+ * usable as `Last-Event-ID` (see sse-cursor.ts), else the last usable one (an unusable id is
+ * ignored with a warning: resuming there replays this event, and dedup drops the repeat); ""
+ * only while no usable id was seen at all. It is always safe to persist and to return from
+ * `cursor()`.
+ */
 export interface SourceHandlers {
   /** A valid, non-canary event. `raw` is the payload exactly as Wikimedia sent it. */
   onEvent(event: RecentChange, raw: string, id: string): void;
-  /** An event that failed validation; the stream goes on. */
+  /**
+   * An event that failed validation; the stream goes on. An event that grew past
+   * MAX_EVENT_BYTES while arriving comes here too (`too_large`, `raw` = its first 4 KiB): its
+   * connection was dropped and is reopened after it.
+   */
   onInvalid(rejected: Extract<ParseResult, { ok: false }>, raw: string, id: string): void;
-  /** Called just before every (re)connect: the id to resume after, or undefined to start live. */
+  /**
+   * Called just before every (re)connect: the id to resume after, or undefined to start live. An
+   * unusable value is not sent (warning logged): the connection starts live.
+   */
   cursor(): string | undefined;
 }
 
@@ -27,6 +43,10 @@ export interface SourceCounters {
   lastActivityAt: number;
   /** Date.now() of the last event received (valid or not; comments excluded), 0 before the first. */
   lastEventAt: number;
+  /** Events whose SSE id could not serve as a cursor (none, empty, non-ASCII...): kept the previous one. */
+  idsIgnored: number;
+  /** Connections dropped because an event grew past MAX_EVENT_BYTES while arriving. */
+  oversizedDrops: number;
 }
 
 /**
@@ -41,6 +61,9 @@ export interface SourceCounters {
  *   it received itself, and none on the first connection.
  * - A watchdog: EventStreams sends comments while idle; if nothing at all arrives for
  *   `idleTimeoutMs` the connection is presumed dead (half-open TCP) and replaced.
+ * - Hostile input never stops ingestion: an id that cannot be sent back never becomes a cursor
+ *   nor reaches a header, and an event is cut (connection dropped, reopened after it) as soon as
+ *   it grows past MAX_EVENT_BYTES, not after it ended, so memory stays bounded.
  */
 export class WikimediaSource {
   readonly counters: SourceCounters = {
@@ -50,7 +73,11 @@ export class WikimediaSource {
     connects: 0,
     lastActivityAt: 0,
     lastEventAt: 0,
+    idsIgnored: 0,
+    oversizedDrops: 0,
   };
+  /** The most bytes of one unfinished event handed to the SSE parser so far (bounded memory, observable). */
+  largestPendingEventBytes = 0;
   private readonly backoff: Backoff;
   private readonly agent: string;
   private es: EventSource | undefined;
@@ -61,6 +88,9 @@ export class WikimediaSource {
   /** Retry-After of the last non-200 answer, in ms. */
   private retryAfterMs = 0;
   private gotEventSinceConnect = false;
+  /** The last usable cursor: what the current connection resumed after, or the newest usable id since. */
+  private resumeId: string | undefined;
+  private warnedIdThisConnection = false;
 
   constructor(
     private readonly options: SourceOptions,
@@ -112,7 +142,11 @@ export class WikimediaSource {
     this.counters.connects++;
     this.gotEventSinceConnect = false;
     this.counters.lastActivityAt = Date.now();
-    const es = new EventSource(this.options.url, { fetch: (input, init) => this.fetch(input, init) });
+    this.warnedIdThisConnection = false;
+    const connection: Connection = { oversized: undefined };
+    const es = new EventSource(this.options.url, {
+      fetch: (input, init) => this.fetch(input, init, connection),
+    });
     this.es = es;
     es.onopen = () => {
       this.log.info({ url: this.options.url, connects: this.counters.connects }, 'source connected');
@@ -126,19 +160,25 @@ export class WikimediaSource {
       if (es !== this.es) return;
       // Whatever the library meant to do next (its own fixed-interval retry, or giving up on a
       // non-200), we replace it with one policy: close, back off, reconnect from our cursor.
-      this.disconnect();
-      if (this.gotEventSinceConnect) this.backoff.reset();
-      const delay = Math.max(this.backoff.next(), this.retryAfterMs);
-      this.retryAfterMs = 0;
-      this.log.warn(
-        { err: { message: error.message, code: error.code }, reconnectInMs: delay },
-        'source disconnected; reconnecting',
-      );
-      this.reconnectTimer = setTimeout(() => {
-        this.reconnectTimer = undefined;
-        if (this.running && !this.paused) this.connect();
-      }, delay);
+      if (connection.oversized) {
+        this.rejectOversized(connection.oversized);
+        this.reconnectAfter({ message: 'event too large: connection dropped', code: undefined });
+        return;
+      }
+      this.reconnectAfter({ message: error.message, code: error.code });
     };
+  }
+
+  private reconnectAfter(err: { message: string | undefined; code: number | undefined }): void {
+    this.disconnect();
+    if (this.gotEventSinceConnect) this.backoff.reset();
+    const delay = Math.max(this.backoff.next(), this.retryAfterMs);
+    this.retryAfterMs = 0;
+    this.log.warn({ err, reconnectInMs: delay }, 'source disconnected; reconnecting');
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.running && !this.paused) this.connect();
+    }, delay);
   }
 
   private disconnect(): void {
@@ -149,7 +189,8 @@ export class WikimediaSource {
     es?.close();
   }
 
-  private handle(data: string, id: string): void {
+  private handle(data: string, sseId: string): void {
+    const id = this.cursorAfter(sseId);
     this.counters.received++;
     this.counters.lastEventAt = Date.now();
     const parsed = parseRecentChange(data, this.options.maxEventBytes);
@@ -170,6 +211,45 @@ export class WikimediaSource {
     this.handlers.onEvent(parsed.event, data, id);
   }
 
+  /** The cursor to resume after this event: its id when usable, else the last usable one. */
+  private cursorAfter(sseId: string | undefined): string {
+    if (isUsableCursor(sseId)) {
+      this.resumeId = sseId;
+      return sseId;
+    }
+    this.counters.idsIgnored++;
+    // Once per connection: a server that never sends usable ids must not flood the log.
+    if (!this.warnedIdThisConnection) {
+      this.warnedIdThisConnection = true;
+      this.log.warn(
+        {
+          problem: describeUnusableCursor(sseId),
+          keptCursor: this.resumeId,
+          idsIgnored: this.counters.idsIgnored,
+        },
+        'SSE id unusable as a cursor; ignored, keeping the last usable one',
+      );
+    }
+    return this.resumeId ?? '';
+  }
+
+  /** An event grew past the limit while arriving: reject it; the caller reconnects after it. */
+  private rejectOversized(guard: EventSizeGuard): void {
+    this.counters.oversizedDrops++;
+    this.counters.received++;
+    this.counters.invalid++;
+    this.counters.lastEventAt = Date.now();
+    // Not a reason to reset the backoff: a server that resends an oversized event it gave no id
+    // (so it cannot be skipped) is retried ever more slowly, not in a tight loop.
+    const ownId = guard.eventId();
+    const id = this.cursorAfter(ownId);
+    const detail =
+      `event is larger than ${this.options.maxEventBytes} bytes ` +
+      `(over ${guard.limitBytes} on the wire before it ended: connection dropped)`;
+    this.log.warn({ reason: 'too_large', detail, sseId: ownId, resumeAfter: id }, 'invalid event rejected');
+    this.handlers.onInvalid({ ok: false, reason: 'too_large', detail }, guard.headText(), id);
+  }
+
   private checkIdle(): void {
     if (!this.running || this.paused || !this.es) return;
     const idleMs = Date.now() - this.counters.lastActivityAt;
@@ -179,12 +259,29 @@ export class WikimediaSource {
     }
   }
 
-  private async fetch(input: string | URL, init?: RequestInit): Promise<Response> {
-    const headers = new Headers(init?.headers);
+  private async fetch(
+    input: string | URL,
+    init: RequestInit | undefined,
+    connection: Connection,
+  ): Promise<Response> {
+    // Not `new Headers(init.headers)`: it throws on the library's own Last-Event-ID if that is
+    // not a ByteString, which would fail every request from then on.
+    const headers = new Headers();
+    let libraryId: string | undefined;
+    for (const [name, value] of headerEntries(init?.headers)) {
+      if (name.toLowerCase() === 'last-event-id') libraryId = value;
+      else headers.set(name, value);
+    }
     headers.set('User-Agent', this.agent);
-    const cursor = this.handlers.cursor();
     // A fresh library instance per connection never has an id of its own; keep its id if it does.
-    if (cursor !== undefined && !headers.has('Last-Event-ID')) headers.set('Last-Event-ID', cursor);
+    // "" is what a caller holds while no usable id was seen yet: no cursor, nothing to warn about.
+    const candidates = [libraryId, this.handlers.cursor()].filter((c) => c !== undefined && c !== '');
+    const cursor = candidates.find(isUsableCursor);
+    for (const bad of candidates.filter((c) => !isUsableCursor(c))) {
+      this.log.warn({ problem: describeUnusableCursor(bad) }, 'unusable cursor not sent as Last-Event-ID');
+    }
+    this.resumeId = cursor;
+    if (cursor !== undefined) headers.set('Last-Event-ID', cursor);
     const response = await fetch(input, { ...init, headers });
     this.counters.lastActivityAt = Date.now();
     if (response.status !== 200 || !response.body) {
@@ -195,9 +292,23 @@ export class WikimediaSource {
       return response;
     }
     // Every chunk, comment or event, proves the connection alive (the library hides comments).
+    // The size guard runs here, before the library's parser buffers anything.
+    const guard = new EventSizeGuard(this.options.maxEventBytes + FRAMING_SLACK_BYTES);
+    let dropped = false;
     const touch = new TransformStream<Uint8Array, Uint8Array>({
       transform: (chunk, controller) => {
         this.counters.lastActivityAt = Date.now();
+        if (dropped) return;
+        if (!guard.accept(chunk)) {
+          // Hand over the events this chunk completed, then end the stream: the library parses
+          // them, sees the end and reports an error, where `onerror` rejects the oversized event.
+          dropped = true;
+          if (guard.completeBytes > 0) controller.enqueue(chunk.subarray(0, guard.completeBytes));
+          connection.oversized = guard;
+          controller.terminate();
+          return;
+        }
+        this.largestPendingEventBytes = Math.max(this.largestPendingEventBytes, guard.pendingBytes);
         controller.enqueue(chunk);
       },
     });
@@ -207,4 +318,17 @@ export class WikimediaSource {
       headers: response.headers,
     });
   }
+}
+
+/** One connection's state shared by its fetch wrapper and its event handlers. */
+interface Connection {
+  /** Set when an event grew past the limit: the stream was ended on purpose. */
+  oversized: EventSizeGuard | undefined;
+}
+
+function headerEntries(headers: RequestInit['headers']): Array<[string, string]> {
+  if (headers === undefined) return [];
+  if (headers instanceof Headers) return [...headers];
+  if (Array.isArray(headers)) return headers.map(([name, value]) => [String(name), String(value)]);
+  return Object.entries(headers).map(([name, value]) => [name, String(value)]);
 }

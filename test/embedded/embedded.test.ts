@@ -1,4 +1,7 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Scrape } from '../../internal/metrics/testing/scrape.js';
 import { listeningPort, startChild } from '../support/child-process.js';
 import { expectedCounts } from '../support/expected-counts.js';
 import {
@@ -73,17 +76,30 @@ describe('embedded pipeline on the recorded Wikimedia events', () => {
       const dataDir = tempDataDir();
       const first = await startEmbedded(url, dataDir);
       await statsReaching(first.port, first.child, Math.floor(EXPECTED.total / 2));
+      // Kill only once a checkpoint past the first quarter is on disk: under load a write (two
+      // fsyncs) can lag far behind the counts, and the test is about resuming, not about fsync speed.
+      const checkpointPath = join(dataDir, 'embedded-checkpoint.json');
+      const savedOffset = () => {
+        try {
+          const saved = JSON.parse(readFileSync(checkpointPath, 'utf8')) as { cursor: string | null };
+          return Number(/"offset":(\d+)/.exec(saved.cursor ?? '')?.[1] ?? -1);
+        } catch {
+          return -1;
+        }
+      };
+      await waitFor(() => savedOffset() > EVENTS.length / 4, {
+        message: 'a checkpoint past the first quarter',
+      });
       first.child.process.kill(signal);
       expect(await first.child.exited).toBe(signal === 'SIGTERM' ? 0 : 'SIGKILL');
       const connectionsBefore = replay.connections.length;
+      const cursorOnDisk = (JSON.parse(readFileSync(checkpointPath, 'utf8')) as { cursor: string }).cursor;
 
       const second = await startEmbedded(url, dataDir);
       const body = await statsReaching(second.port, second.child, EXPECTED.total);
       expectExact(body, EXPECTED);
       // It resumed from the checkpoint's cursor rather than from the beginning.
-      const resumed = replay.connections[connectionsBefore];
-      const offset = Number(/"offset":(\d+)/.exec(resumed?.lastEventId ?? '')?.[1] ?? -1);
-      expect(offset).toBeGreaterThan(EVENTS.length / 4);
+      expect(replay.connections[connectionsBefore]?.lastEventId).toBe(cursorOnDisk);
       // And it did not count anything twice after the restart, once it is idle.
       expectExact(await settledStats(second.port), EXPECTED);
     });
@@ -138,5 +154,69 @@ describe('embedded pipeline on the recorded Wikimedia events', () => {
     const body = await statsReaching(port, child, EXPECTED.total);
     expectExact(body, EXPECTED);
     expect(child.output()).toContain('source idle for too long; reconnecting');
+  });
+
+  it('ignores an unusable cursor saved by an older version, with a warning, and ingests', async () => {
+    const { replay, url } = await startReplay();
+    const dataDir = tempDataDir();
+    const emptyStats = {
+      total: 0,
+      rejected: 0,
+      bots: 0,
+      humans: 0,
+      lastEventMs: 0,
+      byDomain: [],
+      byUser: [],
+      byType: [],
+    };
+    writeFileSync(
+      join(dataDir, 'embedded-checkpoint.json'),
+      JSON.stringify({
+        version: 1,
+        url,
+        cursor: '[{"offset":1,"note":"\u{1F600}"}]',
+        store: { stats: emptyStats, partitions: [] },
+      }),
+    );
+    const { child, port } = await startEmbedded(url, dataDir);
+    const body = await statsReaching(port, child, EXPECTED.total);
+    expectExact(body, EXPECTED);
+    expect(replay.connections[0]?.lastEventId).toBeUndefined();
+    expect(child.output()).toContain('saved cursor cannot be sent as Last-Event-ID; ignored');
+  });
+
+  it('is not ready while DATA_DIR cannot be written, says so in /metrics, and recovers', async () => {
+    const { url } = await startReplay({ ratePerSec: 500, loop: true });
+    const dataDir = tempDataDir();
+    const { child, port } = await startEmbedded(url, dataDir);
+    const readyz = async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
+    const scrape = async () => new Scrape(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    await statsReaching(port, child, 200);
+    expect(await readyz()).toBe(200);
+    expect((await scrape()).value('wikistream_checkpoint_writable')).toBe(1);
+
+    // Root ignores permissions, so make the directory unusable for anyone: a file in its place.
+    rmSync(dataDir, { recursive: true, force: true });
+    writeFileSync(dataDir, 'no longer a directory');
+    await waitFor(async () => (await readyz()) === 503, {
+      message: '/readyz to turn 503',
+      timeoutMs: 20_000,
+    });
+    await waitFor(async () => (await scrape()).value('wikistream_checkpoint_write_failures_total') >= 3, {
+      message: 'several failed checkpoint writes counted',
+      timeoutMs: 20_000,
+    });
+    expect((await scrape()).value('wikistream_checkpoint_writable')).toBe(0);
+    // Logged once for the outage, not once per interval.
+    expect(child.output().split('checkpoint write failed').length - 1).toBe(1);
+
+    rmSync(dataDir, { force: true });
+    mkdirSync(dataDir);
+    await waitFor(async () => (await readyz()) === 200, {
+      message: '/readyz back to 200',
+      timeoutMs: 20_000,
+    });
+    expect(child.output()).toContain('checkpoint writes work again');
+    expect(child.process.exitCode).toBeNull();
   });
 });
