@@ -122,12 +122,15 @@ describe('WikimediaSource against hostile ids', () => {
     expect(JSON.stringify(lines)).toContain('U+1F600');
   });
 
+  // `ignoredByUs`: eventsource 5 follows the spec for `lastEventId` (the last id *set*, which an
+  // event without an id, or with a NUL in its id, leaves unchanged), so those two never reach our
+  // check; an empty or oversized id does, and is ignored and counted by us.
   it.each([
-    ['no id', undefined],
-    ['an empty id', ''],
-    ['an id with NUL', 'a\u0000b'],
-    ['an id of 3,000 characters', 'x'.repeat(3_000)],
-  ])('keeps the last usable cursor after an event with %s', async (_name, badId) => {
+    ['no id', undefined, false],
+    ['an empty id', '', true],
+    ['an id with NUL', 'a\u0000b', false],
+    ['an id of 3,000 characters', 'x'.repeat(3_000), true],
+  ])('keeps the last usable cursor after an event with %s', async (_name, badId, ignoredByUs) => {
     const server = await rawSseServer([
       sendAndClose(frame('good-1', 1), frame(badId, 2)),
       sendAndStay(frame('good-3', 3)),
@@ -139,7 +142,7 @@ describe('WikimediaSource against hostile ids', () => {
     });
     expect(server.requests[1]?.['last-event-id']).toBe('good-1');
     expect(handled.find((h) => h.eventId === 'event-2')?.id).toBe('good-1');
-    expect(source.counters.idsIgnored).toBeGreaterThanOrEqual(1);
+    expect(source.counters.idsIgnored).toBe(ignoredByUs ? 1 : 0);
   });
 
   it('never sends an empty Last-Event-ID when no usable id was ever seen', async () => {
