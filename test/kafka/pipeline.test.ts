@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { listeningPort, type RunningChild, startChild } from '../support/child-process.js';
-import { readTopic, startTestKafka, type TestKafka } from '../support/kafka.js';
+import { type RunningChild, startChild } from '../support/child-process.js';
+import { readTopic, startTestKafka } from '../support/kafka.js';
+import { startConsumer, startProducer } from '../support/kafka-pipeline.js';
 import {
   TEST_EXPECTED as EXPECTED,
   expectExact,
@@ -17,55 +18,11 @@ import { waitFor } from '../support/wait-for.js';
 
 const EVENTS_SENT = TEST_EVENTS.length;
 
-function kafkaEnv(kafka: TestKafka): Record<string, string> {
-  return {
-    REDPANDA_BROKER: kafka.brokers,
-    KAFKA_TOPIC: kafka.topic,
-    KAFKA_DLQ_TOPIC: kafka.dlqTopic,
-    KAFKA_GROUP_ID: kafka.groupId,
-    KAFKA_PARTITIONS: '6',
-    KAFKA_SESSION_TIMEOUT_MS: '6000',
-    CHECKPOINT_INTERVAL_MS: '300',
-    HTTP_HOST: '127.0.0.1',
-  };
-}
-
-async function startProducer(
-  kafka: TestKafka,
-  url: string,
-  dataDir: string,
-  extra: Record<string, string> = {},
-) {
-  const child = startChild('cmd/producer/main.ts', {
-    ...kafkaEnv(kafka),
-    WIKIPEDIA_STREAM_URL: url,
-    DATA_DIR: dataDir,
-    METRICS_PORT: '0',
-    SSE_RECONNECT_MIN_MS: '20',
-    SSE_RECONNECT_MAX_MS: '500',
-    ...extra,
-  });
-  const port = await listeningPort(child);
-  return Object.assign(child, { port });
-}
-
 /** The producer's `wikistream_producer_in_flight_events` gauge, read from its /metrics. */
 async function inFlight(port: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith('wikistream_producer_in_flight_events '));
   return Number(line?.split(' ')[1] ?? Number.NaN);
-}
-
-async function startConsumer(kafka: TestKafka, dataDir: string, extra: Record<string, string> = {}) {
-  const child = startChild('cmd/consumer/main.ts', {
-    ...kafkaEnv(kafka),
-    DATA_DIR: dataDir,
-    HTTP_PORT: '0',
-    CONSUMER_CONCURRENCY: '3',
-    ...extra,
-  });
-  const port = await listeningPort(child);
-  return { child, port };
 }
 
 function assignmentOf(child: RunningChild): number[] | undefined {
