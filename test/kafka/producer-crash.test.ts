@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { deriveEvents } from '../../internal/replay/recorded-events.js';
 import { ReplayServer } from '../../internal/replay/replay-server.js';
+import type { RunningChild } from '../support/child-process.js';
 import { expectedCounts } from '../support/expected-counts.js';
-import { type RunningChild } from '../support/child-process.js';
 import { startTestKafka, type TestKafka } from '../support/kafka.js';
 import { startConsumer, startProducer } from '../support/kafka-pipeline.js';
 import { expectExact, REAL_EVENTS, settledStats, statsReaching, tempDataDir } from '../support/pipeline.js';
@@ -42,64 +42,60 @@ async function kill(child: RunningChild): Promise<void> {
 }
 
 describe('producer SIGKILLed during a full-speed backfill, default settings', () => {
-  it(
-    'restarts resend only what the dedup window covers: exact counts, nothing twice',
-    async () => {
-      const kafka = await startTestKafka();
-      const replay = new ReplayServer({ events: EVENTS, ratePerSec: 0, heartbeatMs: 200 });
-      const url = await replay.listen();
-      onTestFinished(() => replay.close());
-      const producerDir = tempDataDir();
-      const cursorPath = join(producerDir, 'producer-cursor.json');
-      // Default producer settings: no CHECKPOINT_INTERVAL_MS, PRODUCER_MAX_BATCH or reconnect overrides.
-      const producerEnv = { KAFKA_PARTITIONS: PARTITIONS };
-      let producer = await startProducer(kafka, url, producerDir, producerEnv, { defaults: true });
-      const consumer = await startConsumer(kafka, tempDataDir(), {
-        KAFKA_PARTITIONS: PARTITIONS,
-        DEDUP_WINDOW,
-      });
+  it('restarts resend only what the dedup window covers: exact counts, nothing twice', async () => {
+    const kafka = await startTestKafka();
+    const replay = new ReplayServer({ events: EVENTS, ratePerSec: 0, heartbeatMs: 200 });
+    const url = await replay.listen();
+    onTestFinished(() => replay.close());
+    const producerDir = tempDataDir();
+    const cursorPath = join(producerDir, 'producer-cursor.json');
+    // Default producer settings: no CHECKPOINT_INTERVAL_MS, PRODUCER_MAX_BATCH or reconnect overrides.
+    const producerEnv = { KAFKA_PARTITIONS: PARTITIONS };
+    let producer = await startProducer(kafka, url, producerDir, producerEnv, { defaults: true });
+    const consumer = await startConsumer(kafka, tempDataDir(), {
+      KAFKA_PARTITIONS: PARTITIONS,
+      DEDUP_WINDOW,
+    });
 
-      const killWhen = async (what: string, ready: () => boolean | Promise<boolean>) => {
-        await waitFor(
-          async () => {
-            if (producer.process.exitCode !== null) throw new Error(`producer exited:\n${producer.output()}`);
-            return ready();
-          },
-          { timeoutMs: 60_000, intervalMs: 5, message: what },
-        );
-        await kill(producer);
-        producer = await startProducer(kafka, url, producerDir, producerEnv, { defaults: true });
-      };
-      const afterMore = async (events: number) => {
-        const from = await recordsInTopic(kafka).catch(() => 0);
-        return async () => (await recordsInTopic(kafka)) >= from + events;
-      };
+    const killWhen = async (what: string, ready: () => boolean | Promise<boolean>) => {
+      await waitFor(
+        async () => {
+          if (producer.process.exitCode !== null) throw new Error(`producer exited:\n${producer.output()}`);
+          return ready();
+        },
+        { timeoutMs: 60_000, intervalMs: 5, message: what },
+      );
+      await kill(producer);
+      producer = await startProducer(kafka, url, producerDir, producerEnv, { defaults: true });
+    };
+    const afterMore = async (events: number) => {
+      const from = await recordsInTopic(kafka).catch(() => 0);
+      return async () => (await recordsInTopic(kafka)) >= from + events;
+    };
 
-      // 1. Early: as soon as the first acknowledged cursor is on disk.
-      await killWhen('the first cursor on disk', () => existsSync(cursorPath));
-      // 2. Just after a cursor write: the file changed under our eyes.
-      await waitFor(() => existsSync(cursorPath), { message: 'a cursor' });
-      const seen = readFileSync(cursorPath, 'utf8');
-      await killWhen('a new cursor write', () => {
-        try {
-          return readFileSync(cursorPath, 'utf8') !== seen;
-        } catch {
-          return false; // between the rename and our read on some file systems
-        }
-      });
-      // 3 and 4. At full speed, well inside one default checkpoint interval (5 s) of events.
-      await killWhen('8,000 more records at full speed', await afterMore(8_000));
-      await killWhen('15,000 more records at full speed', await afterMore(15_000));
+    // 1. Early: as soon as the first acknowledged cursor is on disk.
+    await killWhen('the first cursor on disk', () => existsSync(cursorPath));
+    // 2. Just after a cursor write: the file changed under our eyes.
+    await waitFor(() => existsSync(cursorPath), { message: 'a cursor' });
+    const seen = readFileSync(cursorPath, 'utf8');
+    await killWhen('a new cursor write', () => {
+      try {
+        return readFileSync(cursorPath, 'utf8') !== seen;
+      } catch {
+        return false; // between the rename and our read on some file systems
+      }
+    });
+    // 3 and 4. At full speed, well inside one default checkpoint interval (5 s) of events.
+    await killWhen('8,000 more records at full speed', await afterMore(8_000));
+    await killWhen('15,000 more records at full speed', await afterMore(15_000));
 
-      await statsReaching(consumer.port, consumer.child, EXPECTED.total, 120_000);
-      const body = await settledStats(consumer.port, 1_000);
-      // The restarts did write events again (the log holds more records than the stream had), and
-      // the resumes started from a cursor, not from the beginning.
-      expect(await recordsInTopic(kafka)).toBeGreaterThan(EVENTS.length);
-      expect(replay.connections.slice(1).every((c) => c.lastEventId !== undefined)).toBe(true);
-      expectExact(body, EXPECTED);
-      expect(body.rejected).toBe(0);
-    },
-    240_000,
-  );
+    await statsReaching(consumer.port, consumer.child, EXPECTED.total, 120_000);
+    const body = await settledStats(consumer.port, 1_000);
+    // The restarts did write events again (the log holds more records than the stream had), and
+    // the resumes started from a cursor, not from the beginning.
+    expect(await recordsInTopic(kafka)).toBeGreaterThan(EVENTS.length);
+    expect(replay.connections.slice(1).every((c) => c.lastEventId !== undefined)).toBe(true);
+    expectExact(body, EXPECTED);
+    expect(body.rejected).toBe(0);
+  }, 240_000);
 });
