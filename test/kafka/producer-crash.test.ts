@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { deriveEvents } from '../../internal/replay/recorded-events.js';
 import { ReplayServer } from '../../internal/replay/replay-server.js';
-import type { RunningChild } from '../support/child-process.js';
+import { type RunningChild, startChild } from '../support/child-process.js';
 import { expectedCounts } from '../support/expected-counts.js';
 import { startTestKafka, type TestKafka } from '../support/kafka.js';
 import { startConsumer, startProducer } from '../support/kafka-pipeline.js';
@@ -98,4 +98,17 @@ describe('producer SIGKILLed during a full-speed backfill, default settings', ()
     expectExact(body, EXPECTED);
     expect(body.rejected).toBe(0);
   }, 240_000);
+
+  it('refuses, at start-up, a dedup window that does not cover two producer batches', async () => {
+    for (const env of [{ DEDUP_WINDOW: '3999' }, { PRODUCER_MAX_BATCH: '10001' }]) {
+      for (const entry of ['cmd/producer/main.ts', 'cmd/consumer/main.ts']) {
+        const child = startChild(entry, env);
+        expect(await child.exited).toBe(2);
+        const lines = child.output().trim().split('\n');
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toContain('DEDUP_WINDOW');
+        expect(lines[0]).toContain('must be at least 2 x PRODUCER_MAX_BATCH');
+      }
+    }
+  });
 });
