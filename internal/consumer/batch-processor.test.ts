@@ -10,6 +10,7 @@ import {
 } from './batch-processor.js';
 
 const P = { topic: 'wikipedia.changes', partition: 1 };
+const DLQ = 'wikipedia.changes.dlq';
 const silent = pino({ level: 'silent' });
 const active: BatchContext = { heartbeat: async () => {}, isActive: () => true };
 
@@ -45,7 +46,7 @@ function setup(store = new MemoryStatsStore(1_000)) {
   const processor = new BatchProcessor(
     store,
     sink,
-    { maxEventBytes: 10_000, retryMinMs: 1, retryMaxMs: 5 },
+    { maxEventBytes: 10_000, dlqTopic: DLQ, retryMinMs: 1, retryMaxMs: 5 },
     silent,
     metrics,
   );
@@ -156,7 +157,7 @@ describe('BatchProcessor', () => {
     expect((await store.read(10)).total).toBe(3);
   });
 
-  it('dead-letters malformed records with where they came from, once, and counts them as rejected', async () => {
+  it('dead-letters malformed records with where they came from, once; counts them when read back', async () => {
     const { store, sink, processor } = setup();
     const bad = [
       { offset: 0, value: Buffer.from('not json') },
@@ -171,7 +172,23 @@ describe('BatchProcessor', () => {
       [2, 'invalid_json', undefined],
     ]);
     expect(sink.letters[0]?.partition).toEqual(P);
+    // Not counted on the main topic: `rejected` counts the dead-letter topic.
+    expect((await store.read(10)).rejected).toBe(0);
+    // The dead-letter topic as KafkaDeadLetters writes it, with the first letter written twice
+    // (a crash between the letter and the store write), and one of the producer's letters.
+    const asWritten = (l: (typeof sink.letters)[number]) => ({
+      'source-topic': l.partition.topic,
+      'source-partition': String(l.partition.partition),
+      'source-offset': String(l.offset),
+    });
+    const dlq = [
+      ...sink.letters.map((l, i) => ({ offset: i, value: l.value, headers: asWritten(l) })),
+      { offset: 3, value: sink.letters[0]?.value ?? null, headers: asWritten(sink.letters[0] as DeadLetter) },
+      { offset: 4, value: Buffer.from('{'), headers: { 'source-id': '[{"offset":7}]' } },
+    ];
+    await processor.process({ topic: DLQ, partition: 0 }, fetched(dlq, 4), active);
+    expect(sink.letters).toHaveLength(3); // dead letters are never dead-lettered again
     const view = await store.read(10);
-    expect([view.total, view.rejected]).toEqual([1, 3]);
+    expect([view.total, view.rejected]).toEqual([1, 4]);
   });
 });

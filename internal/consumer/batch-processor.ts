@@ -12,10 +12,11 @@ import type { StatsStore } from '../store/stats-store.js';
 import { Backoff } from '../wikimedia/backoff.js';
 import { parseRecentChange, type RejectReason } from '../wikimedia/event-schema.js';
 
-/** A record as fetched: its offset and raw value. */
+/** A record as fetched: its offset, raw value and (for dead letters) headers. */
 export interface ConsumedRecord {
   readonly offset: number;
   readonly value: Buffer | null;
+  readonly headers?: Readonly<Record<string, Buffer | string | (Buffer | string)[] | undefined>>;
 }
 
 export interface DeadLetter {
@@ -69,7 +70,13 @@ export class BatchProcessor {
   constructor(
     private readonly store: StatsStore,
     private readonly deadLetters: DeadLetterSink,
-    private readonly options: { maxEventBytes: number; retryMinMs: number; retryMaxMs: number },
+    private readonly options: {
+      maxEventBytes: number;
+      /** Records of this topic are dead letters: each counts as one `rejected`, once. */
+      dlqTopic: string;
+      retryMinMs: number;
+      retryMaxMs: number;
+    },
     private readonly log: Logger,
     private readonly metrics?: Metrics,
   ) {}
@@ -157,7 +164,7 @@ export class BatchProcessor {
       const before = records.find((r) => r.offset === last);
       if (before) {
         this.verified.add(key);
-        const id = before.event?.meta.id;
+        const id = before.event?.meta.id ?? before.rejectedId;
         if (id !== undefined && !position.hasSeen(id)) {
           return this.rebase(partition, key, next, {
             reason: 'the record before the store position is not the one counted',
@@ -223,6 +230,13 @@ export class BatchProcessor {
   private parse(partition: PartitionKey, records: readonly ConsumedRecord[]) {
     const out: OffsetRecord[] = [];
     const letters: DeadLetter[] = [];
+    if (partition.topic === this.options.dlqTopic) {
+      for (const record of records) {
+        const rejectedId = deadLetterIdentity(record);
+        out.push({ offset: record.offset, event: undefined, ...(rejectedId ? { rejectedId } : {}) });
+      }
+      return { records: out, letters };
+    }
     for (const record of records) {
       const value = record.value ?? Buffer.alloc(0);
       const result = parseRecentChange(value.toString('utf8'), this.options.maxEventBytes);
@@ -230,7 +244,8 @@ export class BatchProcessor {
         out.push({ offset: record.offset, event: result.event });
         continue;
       }
-      out.push({ offset: record.offset, event: undefined });
+      // Counted as rejected when read back from the dead-letter topic, not here too.
+      out.push({ offset: record.offset, event: undefined, uncounted: true });
       this.metrics?.eventsRejected.inc({ reason: result.reason });
       letters.push({
         reason: result.reason,
@@ -247,4 +262,28 @@ export class BatchProcessor {
 
 function labels(partition: PartitionKey) {
   return { topic: partition.topic, partition: String(partition.partition) };
+}
+
+/**
+ * What a dead letter stands for, so one written twice counts once: the SSE event the producer
+ * rejected (`source-id`), or the record the consumer rejected (`source-topic`, `-partition`,
+ * `-offset`). A letter from another writer, with neither, counts every time it is there.
+ */
+function deadLetterIdentity(record: ConsumedRecord): string | undefined {
+  const header = (name: string) => {
+    const value = record.headers?.[name];
+    const first = Array.isArray(value) ? value[0] : value;
+    return first === undefined ? undefined : String(first);
+  };
+  const sseId = header('source-id');
+  if (sseId !== undefined) return `sse:${sseId}`;
+  const [topic, partition, offset] = [
+    header('source-topic'),
+    header('source-partition'),
+    header('source-offset'),
+  ];
+  if (topic !== undefined && partition !== undefined && offset !== undefined) {
+    return `record:${topic}[${partition}]@${offset}`;
+  }
+  return undefined;
 }

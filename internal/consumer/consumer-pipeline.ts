@@ -59,7 +59,12 @@ export class ConsumerPipeline {
     this.processor = new BatchProcessor(
       store,
       this.deadLetters,
-      { maxEventBytes: config.source.maxEventBytes, retryMinMs: 200, retryMaxMs: 10_000 },
+      {
+        maxEventBytes: config.source.maxEventBytes,
+        dlqTopic: config.kafka.dlqTopic,
+        retryMinMs: 200,
+        retryMaxMs: 10_000,
+      },
       this.log,
       metrics,
     );
@@ -74,7 +79,11 @@ export class ConsumerPipeline {
   async start(): Promise<void> {
     await this.dlqProducer.connect();
     await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.config.kafka.topic, fromBeginning: true });
+    // The dead-letter topic too: `rejected` counts its records (see BatchProcessor).
+    await this.consumer.subscribe({
+      topics: [this.config.kafka.topic, this.config.kafka.dlqTopic],
+      fromBeginning: true,
+    });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -94,7 +103,11 @@ export class ConsumerPipeline {
     const { batch, isRunning, isStale, heartbeat, resolveOffset, commitOffsetsIfNecessary } = payload;
     if (!isRunning() || isStale() || batch.isEmpty()) return;
     const partition = { topic: batch.topic, partition: batch.partition };
-    const records = batch.messages.map((m) => ({ offset: Number(m.offset), value: m.value }));
+    const records = batch.messages.map((m) => ({
+      offset: Number(m.offset),
+      value: m.value,
+      ...(m.headers === undefined ? {} : { headers: m.headers }),
+    }));
     const fetched = {
       records,
       lastOffset: Number(batch.lastOffset()),

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type RunningChild, startChild } from '../support/child-process.js';
@@ -25,14 +25,15 @@ async function inFlight(port: number): Promise<number> {
   return Number(line?.split(' ')[1] ?? Number.NaN);
 }
 
-function assignmentOf(child: RunningChild): number[] | undefined {
+/** The partitions of the events topic (not the dead-letter topic) the child last joined with. */
+function assignmentOf(child: RunningChild, topic: string): number[] | undefined {
   const joins = child
     .output()
     .split('\n')
     .filter((line) => line.includes('"joined the consumer group"'))
     .map((line) => JSON.parse(line) as { assignment: Record<string, number[]> });
   const last = joins[joins.length - 1];
-  return last ? Object.values(last.assignment).flat() : undefined;
+  return last ? (last.assignment[topic] ?? []) : undefined;
 }
 
 /** Log lines at error level or above (pino: 50 error, 60 fatal). */
@@ -98,13 +99,13 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
   it('splits partitions between two consumers of one group and rebalances when one leaves', async () => {
     const kafka = await startTestKafka();
     const a = await startConsumer(kafka, tempDataDir());
-    await waitFor(() => assignmentOf(a.child)?.length === 6, {
+    await waitFor(() => assignmentOf(a.child, kafka.topic)?.length === 6, {
       message: 'consumer A to own all 6 partitions',
     });
     const b = await startConsumer(kafka, tempDataDir());
     await waitFor(
       () => {
-        const [pa, pb] = [assignmentOf(a.child) ?? [], assignmentOf(b.child) ?? []];
+        const [pa, pb] = [assignmentOf(a.child, kafka.topic) ?? [], assignmentOf(b.child, kafka.topic) ?? []];
         return pa.length > 0 && pb.length > 0 && pa.length + pb.length === 6;
       },
       { message: 'both consumers to own some partitions' },
@@ -120,7 +121,9 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
     );
     b.child.process.kill('SIGTERM');
     expect(await b.child.exited).toBe(0);
-    await waitFor(() => assignmentOf(a.child)?.length === 6, { message: 'A to take all partitions back' });
+    await waitFor(() => assignmentOf(a.child, kafka.topic)?.length === 6, {
+      message: 'A to take all partitions back',
+    });
     // A rebuilds the partitions it did not have from the log: its counts become the whole.
     await statsReaching(a.port, a.child, EXPECTED.total);
     expectExact(await settledStats(a.port), EXPECTED);
@@ -161,7 +164,9 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
   it('dead-letters a poison record written straight to the topic and moves on', async () => {
     const kafka = await startTestKafka();
     const consumer = await startConsumer(kafka, tempDataDir());
-    await waitFor(() => assignmentOf(consumer.child)?.length === 6, { message: 'consumer to join' });
+    await waitFor(() => assignmentOf(consumer.child, kafka.topic)?.length === 6, {
+      message: 'consumer to join',
+    });
     const producer = kafka.client.producer();
     await producer.connect();
     await producer.send({
@@ -180,6 +185,50 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
     expect(letter?.headers['dlq-reason']).toBe('invalid_json');
     expect(letter?.headers['source-partition']).toBe('2');
     expect(letter?.headers['source-offset']).toBe('0');
+  });
+
+  it('counts invalid events from the stream as rejected, as embedded mode does (from the DLQ, once)', async () => {
+    const kafka = await startTestKafka();
+    const huge = JSON.parse(TEST_EVENTS[0] as string);
+    huge.meta.id = 'huge-event';
+    huge.comment = 'x'.repeat(1024 * 1024);
+    const malformed = [
+      '{"meta": {"id": "broken"',
+      JSON.stringify({ type: 'edit', user: 'NoMeta', title: 'x' }),
+      JSON.stringify({ meta: { id: 12345, dt: 'x', domain: 'y' } }),
+      JSON.stringify(huge),
+      'not json at all',
+    ];
+    const events = [...TEST_EVENTS.slice(0, 1_000), ...malformed.slice(0, 3), ...TEST_EVENTS.slice(1_000)];
+    events.push(...malformed.slice(3));
+    const { url } = await startReplay({ events });
+    const producerDir = tempDataDir();
+    const producer = await startProducer(kafka, url, producerDir);
+    const consumer = await startConsumer(kafka, tempDataDir());
+    await statsReaching(consumer.port, consumer.child, EXPECTED.total);
+    await waitFor(async () => (await fetchStats(consumer.port)).rejected >= malformed.length, {
+      message: 'the dead letters counted',
+    });
+    // A producer restarted from a cursor before the last two letters writes them again.
+    producer.process.kill('SIGKILL');
+    await producer.exited;
+    const cursor = JSON.parse(readFileSync(join(producerDir, 'producer-cursor.json'), 'utf8'));
+    cursor.cursor = JSON.stringify([
+      { topic: 'eqiad.mediawiki.recentchange', partition: 0, offset: events.length - 4 },
+    ]);
+    writeFileSync(join(producerDir, 'producer-cursor.json'), JSON.stringify(cursor));
+    await startProducer(kafka, url, producerDir);
+    // The last two letters written again (readTopic waits for 7 records, up to 20 s).
+    expect(await readTopic(kafka, kafka.dlqTopic, 7)).toHaveLength(7);
+    const broker = kafka.broker;
+    if (broker) {
+      await waitFor(() => broker.committedOffsets(kafka.groupId, kafka.dlqTopic)[0] === 7, {
+        message: 'the consumer to have read all 7 letters',
+      });
+    }
+    const body = await settledStats(consumer.port);
+    expectExact(body, EXPECTED);
+    expect(body.rejected).toBe(malformed.length);
   });
 
   it('refuses a bad REDPANDA_BROKER at start-up with a clear message', async () => {

@@ -100,7 +100,8 @@ describe('producer SIGKILLed during a full-speed backfill, default settings', ()
   }, 240_000);
 
   it('refuses, at start-up, a dedup window that does not cover two producer batches', async () => {
-    for (const env of [{ DEDUP_WINDOW: '3999' }, { PRODUCER_MAX_BATCH: '10001' }]) {
+    const envs: Record<string, string>[] = [{ DEDUP_WINDOW: '3999' }, { PRODUCER_MAX_BATCH: '10001' }];
+    for (const env of envs) {
       for (const entry of ['cmd/producer/main.ts', 'cmd/consumer/main.ts']) {
         const child = startChild(entry, env);
         expect(await child.exited).toBe(2);
