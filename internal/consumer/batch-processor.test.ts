@@ -118,6 +118,10 @@ describe('BatchProcessor', () => {
     await processor.process(P, fetched([record(0, 'a'), record(1, 'b'), record(2, 'c')], 2), active);
     // The new log: the producer re-sent c from its cursor, then d; kafkajs reset to the start.
     const newLog = [record(0, 'c'), record(1, 'd')];
+    // First it asks for the last record applied (offset 2)...
+    expect(await processor.process(P, fetched(newLog, 1), active)).toEqual({ kind: 'seek', offset: 2 });
+    expect(await counter(metrics, 'wikistream_log_replaced_total')).toBe(0);
+    // ...which the new log does not have: kafkajs reads it from the start again.
     expect(await processor.process(P, fetched(newLog, 1), active)).toEqual({ kind: 'seek', offset: 0 });
     expect(await counter(metrics, 'wikistream_log_replaced_total')).toBe(1);
     expect((await store.position(P)).nextOffset).toBe(0);
@@ -140,6 +144,21 @@ describe('BatchProcessor', () => {
     expect(await counter(metrics, 'wikistream_log_replaced_total')).toBe(1);
     await processor.process(P, fetched(newLog, 3), active);
     expect((await store.read(10)).total).toBe(5); // a b x y z: b counted once
+  });
+
+  it('does not re-base on a high watermark that only lags (a new leader catching up)', async () => {
+    const { store, processor, metrics } = setup();
+    await processor.process(P, fetched([record(0, 'a'), record(1, 'b'), record(2, 'c')], 2), active);
+    // A stale batch from below the position, fetched while the leader's high watermark lagged.
+    expect(await processor.process(P, fetched([record(0, 'a')], 0, 1), active)).toEqual({
+      kind: 'seek',
+      offset: 2,
+    });
+    // The same log once caught up: the last record applied is there, and it is ours.
+    const outcome = await processor.process(P, fetched([record(2, 'c'), record(3, 'd')], 3), active);
+    expect(outcome).toMatchObject({ kind: 'applied', plan: { nextOffset: 4, redelivered: 1 } });
+    expect(await counter(metrics, 'wikistream_log_replaced_total')).toBe(0);
+    expect((await store.read(10)).total).toBe(4);
   });
 
   it('after an assignment, seeks to the last counted record first and goes on when it is ours', async () => {

@@ -134,7 +134,8 @@ export class BatchProcessor {
   /**
    * Is this still the log the store counted? Three signals, none of which trusts the group's
    * committed offset (a broker that lost its data lost those too):
-   * - the log ends below the store's position (high watermark < next offset): it went back;
+   * - the log ends below the store's position (high watermark < next offset), and still does
+   *   after we asked for the last record applied: it went back;
    * - on the first batch after an assignment, the record just before the position (the last one
    *   applied) must be an event the store counted, i.e. its id is in the dedup window; another
    *   event there means the log was replaced and has grown past the old position meanwhile, where
@@ -154,8 +155,17 @@ export class BatchProcessor {
     const next = position.nextOffset;
     const first = records[0]?.offset ?? fetched.lastOffset;
     if (fetched.highWatermark < next) {
+      // Ask for the last record applied first: a log that really went back has no such offset,
+      // and kafkajs answers OFFSET_OUT_OF_RANGE by reading from the log's start, so we come back
+      // here. A high watermark merely lagging (a new leader catching up) answers that fetch with
+      // nothing until the record is there, and then the check below passes.
+      if (this.sought.get(key) !== next - 1) {
+        this.sought.set(key, next - 1);
+        this.verified.delete(key);
+        return { kind: 'seek', offset: next - 1 };
+      }
       return this.rebase(partition, key, next, {
-        reason: 'log end below the store position',
+        reason: 'log end below the store position, even when asked for the last record applied',
         logEnd: fetched.highWatermark,
       });
     }
