@@ -214,8 +214,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /**
  * kafka-guarantees: the exactly-once bound between two settings. A producer killed at any moment
- * has at most 2 x PRODUCER_MAX_BATCH events in the log after its persisted cursor (one batch
- * acknowledged but not yet persisted, one sent but not acknowledged) and sends them again, in the
+ * has at most 2 x PRODUCER_MAX_BATCH events in the log after its persisted cursor (at most two
+ * batches acknowledged but not yet persisted, or sent but not acknowledged) and sends them again, in the
  * same order, on restart; two copies of one event are therefore fewer than 2 x PRODUCER_MAX_BATCH
  * distinct ids apart in their partition, and the consumer drops the second copy only if its dedup
  * window reaches that far. Checked in every binary, since they share one environment.

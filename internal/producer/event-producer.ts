@@ -29,10 +29,10 @@ const DLQ_MAX_VALUE_BYTES = 64 * 1024;
  * One send at a time, each a prefix of the queue: acknowledgements therefore arrive in order and
  * "acknowledged up to id X" is exact, which is what the resume cursor needs. Each acknowledgement
  * is handed to `onAcknowledged`, which persists the cursor; the next send may overlap that write,
- * but the one after waits for it. So at any instant at most one batch is acknowledged but not yet
- * persisted and at most one is sent but not yet acknowledged: a producer killed at any moment has
- * fewer than 2 x `maxBatch` events in the log after its persisted cursor, which is all a restart
- * can write again (the bound `DEDUP_WINDOW >= 2 x PRODUCER_MAX_BATCH` covers). kafkajs's idempotent
+ * but the one after waits for it. So at any instant at most two batches are in the log after the
+ * persisted cursor (acknowledged but not yet persisted, or sent but not yet acknowledged): a
+ * producer killed at any moment re-sends at most 2 x `maxBatch` events on restart (the bound
+ * `DEDUP_WINDOW >= 2 x PRODUCER_MAX_BATCH` covers). kafkajs's idempotent
  * producer retries a failed send itself (with the same sequence numbers, so the broker drops a
  * repeat); a send that still fails is retried here with backoff, never dropped.
  *
