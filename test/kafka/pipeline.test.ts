@@ -217,8 +217,17 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
       { topic: 'eqiad.mediawiki.recentchange', partition: 0, offset: events.length - 4 },
     ]);
     writeFileSync(join(producerDir, 'producer-cursor.json'), JSON.stringify(cursor));
-    await startProducer(kafka, url, producerDir);
-    // The last two letters written again (readTopic waits for 7 records, up to 20 s).
+    const restarted = await startProducer(kafka, url, producerDir);
+    const lastId = JSON.stringify([
+      { topic: 'eqiad.mediawiki.recentchange', partition: 0, offset: events.length - 1 },
+    ]);
+    await waitFor(
+      () => JSON.parse(readFileSync(join(producerDir, 'producer-cursor.json'), 'utf8')).cursor === lastId,
+      { timeoutMs: 60_000, message: 'the restarted producer to resend the tail' },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; producer log:\n${restarted.output()}`);
+    });
+    // The last two letters written again.
     expect(await readTopic(kafka, kafka.dlqTopic, 7)).toHaveLength(7);
     const broker = kafka.broker;
     if (broker) {
