@@ -238,7 +238,7 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
     const body = await settledStats(consumer.port);
     expectExact(body, EXPECTED);
     expect(body.rejected).toBe(malformed.length);
-  });
+  }, 150_000);
 
   it('refuses a bad REDPANDA_BROKER at start-up with a clear message', async () => {
     for (const bad of ['kafka://redpanda:9092', 'redpanda', 'redpanda:99999']) {
