@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   'STORE_SCHEMA_OUTDATED',
   /** A batch too large for one atomic store write: the consumer must plan smaller batches. */
   'STORE_PLAN_TOO_LARGE',
+  /** The store cannot move a partition's position back for a replaced log (see StatsStore.rebase). */
+  'STORE_REBASE_UNSUPPORTED',
   'CHECKPOINT_CORRUPT',
   'SHUTDOWN_TIMEOUT',
 ] as const;

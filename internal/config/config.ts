@@ -70,6 +70,7 @@ const schema = z.object({
   CONSUMER_CONCURRENCY: int(1, 256).default(5),
   KAFKA_SESSION_TIMEOUT_MS: int(3_000, 300_000).default(30_000),
   PRODUCER_MAX_IN_FLIGHT: int(1, 1_000_000).default(10_000),
+  PRODUCER_MAX_BATCH: int(1, 100_000).default(2_000),
   STORAGE: z.enum(['memory', 'cassandra'], { message: 'must be memory or cassandra' }).default('memory'),
   CASSANDRA_CONTACT_POINTS: z
     .string()
@@ -130,6 +131,8 @@ export interface Config {
     readonly consumerConcurrency: number;
     readonly sessionTimeoutMs: number;
     readonly producerMaxInFlight: number;
+    /** Events per send at most; bounds what a killed producer sends again (see dedupCoversProducerRestart). */
+    readonly producerMaxBatch: number;
   };
   readonly storage: 'memory' | 'cassandra';
   readonly cassandra: {
@@ -183,6 +186,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'invalid configuration: CASSANDRA_USERNAME and CASSANDRA_PASSWORD must be set together',
     );
   }
+  dedupCoversProducerRestart(e.DEDUP_WINDOW, e.PRODUCER_MAX_BATCH);
   const config: Config = {
     source: {
       url: e.WIKIPEDIA_STREAM_URL,
@@ -202,6 +206,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       consumerConcurrency: e.CONSUMER_CONCURRENCY,
       sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
       producerMaxInFlight: e.PRODUCER_MAX_IN_FLIGHT,
+      producerMaxBatch: e.PRODUCER_MAX_BATCH,
     },
     storage: e.STORAGE,
     cassandra: {
@@ -221,6 +226,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
   return deepFreeze(config);
+}
+
+/**
+ * kafka-guarantees: the exactly-once bound between two settings. A producer killed at any moment
+ * has at most 2 x PRODUCER_MAX_BATCH events in the log after its persisted cursor (at most two
+ * batches acknowledged but not yet persisted, or sent but not acknowledged) and sends them again, in the
+ * same order, on restart; two copies of one event are therefore fewer than 2 x PRODUCER_MAX_BATCH
+ * distinct ids apart in their partition, and the consumer drops the second copy only if its dedup
+ * window reaches that far. Checked in every binary, since they share one environment.
+ */
+function dedupCoversProducerRestart(dedupWindow: number, producerMaxBatch: number): void {
+  if (dedupWindow < 2 * producerMaxBatch) {
+    throw new WikistreamError(
+      'CONFIG_INVALID',
+      `invalid configuration: DEDUP_WINDOW (${dedupWindow}) must be at least 2 x PRODUCER_MAX_BATCH ` +
+        `(${2 * producerMaxBatch}), or a restarted producer's re-sent events could be counted twice`,
+    );
+  }
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,15 +1,22 @@
 import { WikistreamError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { type BatchPlan, type OffsetRecord, type PartitionKey, planBatch } from '../stats/batch-plan.js';
+import {
+  type BatchPlan,
+  type OffsetRecord,
+  type PartitionKey,
+  type PartitionPosition,
+  planBatch,
+} from '../stats/batch-plan.js';
 import type { StatsStore } from '../store/stats-store.js';
 import { Backoff } from '../wikimedia/backoff.js';
 import { parseRecentChange, type RejectReason } from '../wikimedia/event-schema.js';
 
-/** A record as fetched: its offset and raw value. */
+/** A record as fetched: its offset, raw value and (for dead letters) headers. */
 export interface ConsumedRecord {
   readonly offset: number;
   readonly value: Buffer | null;
+  readonly headers?: Readonly<Record<string, Buffer | string | (Buffer | string)[] | undefined>>;
 }
 
 export interface DeadLetter {
@@ -38,34 +45,50 @@ export type BatchOutcome =
   | { readonly kind: 'seek'; readonly offset: number }
   | { readonly kind: 'aborted' };
 
+/** Offsets and log bounds of one fetched batch, as kafkajs reports them. */
+export interface FetchedBatch {
+  readonly records: readonly ConsumedRecord[];
+  readonly lastOffset: number;
+  /** The partition's high watermark when it was fetched: the log's end. */
+  readonly highWatermark: number;
+}
+
 /**
  * One fetched batch of one partition: parse, dead-letter the bad, plan against the store's
  * position, apply; retried until the store takes it or the batch is no longer ours. The caller
  * commits `plan.nextOffset` only for an `applied` outcome, so a commit never passes a write.
+ *
+ * Before planning, it checks that the log is still the one the store's position was counted
+ * from (see `checkLog`): a log that went back is re-based, a gap is reported, never silently.
  */
 export class BatchProcessor {
   /** Partitions we asked the runner to seek, and where: a gap that persists after it is real. */
   private readonly sought = new Map<string, number>();
+  /** Partitions whose log was checked against the store since the assignment. */
+  private readonly verified = new Set<string>();
 
   constructor(
     private readonly store: StatsStore,
     private readonly deadLetters: DeadLetterSink,
-    private readonly options: { maxEventBytes: number; retryMinMs: number; retryMaxMs: number },
+    private readonly options: {
+      maxEventBytes: number;
+      /** Records of this topic are dead letters: each counts as one `rejected`, once. */
+      dlqTopic: string;
+      retryMinMs: number;
+      retryMaxMs: number;
+    },
     private readonly log: Logger,
     private readonly metrics?: Metrics,
   ) {}
 
-  /** After a rebalance, forget seeks made under the previous assignment. */
+  /** After a rebalance, forget seeks and checks made under the previous assignment. */
   reset(): void {
     this.sought.clear();
+    this.verified.clear();
   }
 
-  async process(
-    partition: PartitionKey,
-    records: readonly ConsumedRecord[],
-    lastOffset: number,
-    ctx: BatchContext,
-  ): Promise<BatchOutcome> {
+  async process(partition: PartitionKey, fetched: FetchedBatch, ctx: BatchContext): Promise<BatchOutcome> {
+    const { records, lastOffset } = fetched;
     const backoff = new Backoff(this.options.retryMinMs, this.options.retryMaxMs);
     const parsed = this.parse(partition, records);
     let lettersSent = false;
@@ -73,20 +96,8 @@ export class BatchProcessor {
       if (!ctx.isActive()) return { kind: 'aborted' };
       try {
         const position = await this.store.position(partition);
-        const first = records[0]?.offset ?? lastOffset;
-        const key = `${partition.topic}:${partition.partition}`;
-        if (first > position.nextOffset) {
-          // The store is behind what Kafka delivers (a memory store restored from an older
-          // checkpoint, or rebuilt from nothing): go back to where the store stands, once.
-          if (this.sought.get(key) !== position.nextOffset) {
-            this.sought.set(key, position.nextOffset);
-            return { kind: 'seek', offset: position.nextOffset };
-          }
-          this.log.warn(
-            { ...partition, from: position.nextOffset, to: first },
-            'offsets missing from the log (retention or compaction); continuing after the gap',
-          );
-        }
+        const redirect = await this.checkLog(partition, position, parsed.records, fetched);
+        if (redirect) return redirect;
         const plan = planBatch(partition, position, parsed.records, lastOffset + 1);
         if (!lettersSent) {
           const fresh = parsed.letters.filter((l) => l.offset >= position.nextOffset);
@@ -120,9 +131,122 @@ export class BatchProcessor {
     }
   }
 
+  /**
+   * Is this still the log the store counted? Three signals, none of which trusts the group's
+   * committed offset (a broker that lost its data lost those too):
+   * - the log ends below the store's position (high watermark < next offset), and still does
+   *   after we asked for the last record applied: it went back;
+   * - on the first batch after an assignment, the record just before the position (the last one
+   *   applied) must be an event the store counted, i.e. its id is in the dedup window; another
+   *   event there means the log was replaced and has grown past the old position meanwhile, where
+   *   fetching at the position would silently skip the new log's head;
+   * - a batch starting above the position: offsets are missing (retention); after one seek back
+   *   to make sure, reported as lost.
+   * A replaced log is re-based to offset 0 (compare-and-set, counts and dedup window kept): every
+   * record of the new log is then counted once, and what was counted before is dropped by id.
+   */
+  private async checkLog(
+    partition: PartitionKey,
+    position: PartitionPosition,
+    records: readonly OffsetRecord[],
+    fetched: FetchedBatch,
+  ): Promise<BatchOutcome | undefined> {
+    const key = `${partition.topic}:${partition.partition}`;
+    const next = position.nextOffset;
+    const first = records[0]?.offset ?? fetched.lastOffset;
+    if (fetched.highWatermark < next) {
+      // Ask for the last record applied first: a log that really went back has no such offset,
+      // and kafkajs answers OFFSET_OUT_OF_RANGE by reading from the log's start, so we come back
+      // here. A high watermark merely lagging (a new leader catching up) answers that fetch with
+      // nothing until the record is there, and then the check below passes.
+      if (this.sought.get(key) !== next - 1) {
+        this.sought.set(key, next - 1);
+        this.verified.delete(key);
+        return { kind: 'seek', offset: next - 1 };
+      }
+      return this.rebase(partition, key, next, {
+        reason: 'log end below the store position, even when asked for the last record applied',
+        logEnd: fetched.highWatermark,
+      });
+    }
+    if (!this.verified.has(key) && next > 0) {
+      const last = next - 1;
+      const before = records.find((r) => r.offset === last);
+      if (before) {
+        this.verified.add(key);
+        const id = before.event?.meta.id ?? before.rejectedId;
+        if (id !== undefined && !position.hasSeen(id)) {
+          return this.rebase(partition, key, next, {
+            reason: 'the record before the store position is not the one counted',
+            offset: last,
+            eventId: id,
+          });
+        }
+        if (id === undefined) {
+          this.log.warn(
+            { ...partition, offset: last },
+            'cannot check the log: the last record counted was a rejected one',
+          );
+        }
+      } else if (first > last) {
+        if (this.sought.get(key) !== last) {
+          this.sought.set(key, last);
+          return { kind: 'seek', offset: last };
+        }
+        this.verified.add(key);
+        this.log.warn(
+          { ...partition, offset: last },
+          'cannot check the log: the last record counted is gone from it',
+        );
+      }
+      // Otherwise the batch lies wholly below that record (fetched before our seek): skipped below.
+    }
+    if (first > next) {
+      // The store is behind what Kafka delivers (a memory store restored from an older checkpoint,
+      // or rebuilt from nothing): go back to where the store stands, once.
+      if (this.sought.get(key) !== next) {
+        this.sought.set(key, next);
+        return { kind: 'seek', offset: next };
+      }
+      this.metrics?.recordsLost.inc(labels(partition), first - next);
+      this.log.error(
+        { ...partition, from: next, to: first, lost: first - next },
+        'records gone from the log before they were counted (retention or compaction); continuing after the gap',
+      );
+    }
+    return undefined;
+  }
+
+  private async rebase(
+    partition: PartitionKey,
+    key: string,
+    from: number,
+    evidence: Record<string, unknown>,
+  ): Promise<BatchOutcome> {
+    this.log.error(
+      { ...partition, storePosition: from, ...evidence },
+      'the log went back (broker lost its data, or the topic was recreated): re-basing to offset 0 to count the new log; events counted before are dropped by id',
+    );
+    if (!this.store.rebase) {
+      throw new WikistreamError('STORE_REBASE_UNSUPPORTED', 'this store cannot re-base a replaced log');
+    }
+    await this.store.rebase(partition, from, 0);
+    this.metrics?.logReplaced.inc(labels(partition));
+    this.verified.add(key);
+    this.sought.delete(key);
+    return { kind: 'seek', offset: 0 };
+  }
+
   private parse(partition: PartitionKey, records: readonly ConsumedRecord[]) {
     const out: OffsetRecord[] = [];
     const letters: DeadLetter[] = [];
+    if (partition.topic === this.options.dlqTopic) {
+      for (const record of records) {
+        const rejectedId = deadLetterIdentity(record);
+        out.push({ offset: record.offset, event: undefined, ...(rejectedId ? { rejectedId } : {}) });
+      }
+      return { records: out, letters };
+    }
     for (const record of records) {
       const value = record.value ?? Buffer.alloc(0);
       const result = parseRecentChange(value.toString('utf8'), this.options.maxEventBytes);
@@ -130,7 +254,8 @@ export class BatchProcessor {
         out.push({ offset: record.offset, event: result.event });
         continue;
       }
-      out.push({ offset: record.offset, event: undefined });
+      // Counted as rejected when read back from the dead-letter topic, not here too.
+      out.push({ offset: record.offset, event: undefined, uncounted: true });
       this.metrics?.eventsRejected.inc({ reason: result.reason });
       letters.push({
         reason: result.reason,
@@ -143,4 +268,32 @@ export class BatchProcessor {
     }
     return { records: out, letters };
   }
+}
+
+function labels(partition: PartitionKey) {
+  return { topic: partition.topic, partition: String(partition.partition) };
+}
+
+/**
+ * What a dead letter stands for, so one written twice counts once: the SSE event the producer
+ * rejected (`source-id`), or the record the consumer rejected (`source-topic`, `-partition`,
+ * `-offset`). A letter from another writer, with neither, counts every time it is there.
+ */
+function deadLetterIdentity(record: ConsumedRecord): string | undefined {
+  const header = (name: string) => {
+    const value = record.headers?.[name];
+    const first = Array.isArray(value) ? value[0] : value;
+    return first === undefined ? undefined : String(first);
+  };
+  const sseId = header('source-id');
+  if (sseId !== undefined) return `sse:${sseId}`;
+  const [topic, partition, offset] = [
+    header('source-topic'),
+    header('source-partition'),
+    header('source-offset'),
+  ];
+  if (topic !== undefined && partition !== undefined && offset !== undefined) {
+    return `record:${topic}[${partition}]@${offset}`;
+  }
+  return undefined;
 }

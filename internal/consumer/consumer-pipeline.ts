@@ -59,7 +59,12 @@ export class ConsumerPipeline {
     this.processor = new BatchProcessor(
       store,
       this.deadLetters,
-      { maxEventBytes: config.source.maxEventBytes, retryMinMs: 200, retryMaxMs: 10_000 },
+      {
+        maxEventBytes: config.source.maxEventBytes,
+        dlqTopic: config.kafka.dlqTopic,
+        retryMinMs: 200,
+        retryMaxMs: 10_000,
+      },
       this.log,
       metrics,
     );
@@ -74,7 +79,11 @@ export class ConsumerPipeline {
   async start(): Promise<void> {
     await this.dlqProducer.connect();
     await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.config.kafka.topic, fromBeginning: true });
+    // The dead-letter topic too: `rejected` counts its records (see BatchProcessor).
+    await this.consumer.subscribe({
+      topics: [this.config.kafka.topic, this.config.kafka.dlqTopic],
+      fromBeginning: true,
+    });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -94,8 +103,17 @@ export class ConsumerPipeline {
     const { batch, isRunning, isStale, heartbeat, resolveOffset, commitOffsetsIfNecessary } = payload;
     if (!isRunning() || isStale() || batch.isEmpty()) return;
     const partition = { topic: batch.topic, partition: batch.partition };
-    const records = batch.messages.map((m) => ({ offset: Number(m.offset), value: m.value }));
-    const outcome = await this.processor.process(partition, records, Number(batch.lastOffset()), {
+    const records = batch.messages.map((m) => ({
+      offset: Number(m.offset),
+      value: m.value,
+      ...(m.headers === undefined ? {} : { headers: m.headers }),
+    }));
+    const fetched = {
+      records,
+      lastOffset: Number(batch.lastOffset()),
+      highWatermark: Number(batch.highWatermark),
+    };
+    const outcome = await this.processor.process(partition, fetched, {
       heartbeat,
       isActive: () => isRunning() && !isStale(),
     });
@@ -131,14 +149,16 @@ export class ConsumerPipeline {
    * Start every assigned partition where the store stands, not where the group committed: after a
    * crash the store may be behind the commit (memory store restored from an older checkpoint, or
    * rebuilt from nothing), and when the commit is at the end of the log no batch would ever arrive
-   * to reveal it. Batches that race this seek are still safe: `BatchProcessor` skips what is below
-   * the position and asks for a seek when a batch starts above it.
+   * to reveal it. We seek to the record just before the position (the last one applied), so the
+   * first batch lets `BatchProcessor` check it is still the same log. Batches that race this seek
+   * are still safe: `BatchProcessor` skips what is below the position and asks for a seek when a
+   * batch starts above it.
    */
   private async seekToStorePositions(partitions: readonly PartitionKey[]): Promise<void> {
     for (const partition of partitions) {
       try {
         const position = await this.store.position(partition);
-        this.consumer.seek({ ...partition, offset: String(position.nextOffset) });
+        this.consumer.seek({ ...partition, offset: String(Math.max(0, position.nextOffset - 1)) });
       } catch (err) {
         this.log.warn(
           { err, ...partition },

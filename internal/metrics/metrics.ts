@@ -53,6 +53,10 @@ export interface Metrics {
   readonly commitSeconds: Histogram;
   /** Broker end offset minus committed offset, per partition; set by the consumer. */
   readonly consumerLag: Gauge<'topic' | 'partition'>;
+  /** Consumer: times a partition's log was found replaced (went back) and the store re-based. */
+  readonly logReplaced: Counter<'topic' | 'partition'>;
+  /** Consumer: offsets missing between the store's position and the log (retention): never counted. */
+  readonly recordsLost: Counter<'topic' | 'partition'>;
   /** Producer: events read but not yet acknowledged by the broker (bounded by PRODUCER_MAX_IN_FLIGHT). */
   readonly producerInFlight: Gauge;
   /**
@@ -137,6 +141,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     consumerLag: new Gauge({
       name: 'wikistream_consumer_lag_records',
       help: "Records not yet consumed: the broker's end offset minus the committed offset.",
+      labelNames: ['topic', 'partition'] as const,
+      registers,
+    }),
+    logReplaced: new Counter({
+      name: 'wikistream_log_replaced_total',
+      help: "Times a partition's log went back below the store's position (broker lost its data, topic recreated).",
+      labelNames: ['topic', 'partition'] as const,
+      registers,
+    }),
+    recordsLost: new Counter({
+      name: 'wikistream_records_lost_total',
+      help: 'Offsets gone from the log (retention) before the consumer counted them.',
       labelNames: ['topic', 'partition'] as const,
       registers,
     }),

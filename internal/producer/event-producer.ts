@@ -27,7 +27,12 @@ const DLQ_MAX_VALUE_BYTES = 64 * 1024;
  * Produces events in order, in batches, and reports the SSE id of the last acknowledged one.
  *
  * One send at a time, each a prefix of the queue: acknowledgements therefore arrive in order and
- * "acknowledged up to id X" is exact, which is what the resume cursor needs. kafkajs's idempotent
+ * "acknowledged up to id X" is exact, which is what the resume cursor needs. Each acknowledgement
+ * is handed to `onAcknowledged`, which persists the cursor; the next send may overlap that write,
+ * but the one after waits for it. So at any instant at most two batches are in the log after the
+ * persisted cursor (acknowledged but not yet persisted, or sent but not yet acknowledged): a
+ * producer killed at any moment re-sends at most 2 x `maxBatch` events on restart (the bound
+ * `DEDUP_WINDOW >= 2 x PRODUCER_MAX_BATCH` covers). kafkajs's idempotent
  * producer retries a failed send itself (with the same sequence numbers, so the broker drops a
  * repeat); a send that still fails is retried here with backoff, never dropped.
  *
@@ -47,10 +52,11 @@ export class EventProducer {
   constructor(
     private readonly producer: Producer,
     private readonly options: EventProducerOptions,
+    /** Persists the cursor; must resolve only once it is durable (it is awaited before the next-but-one send). */
     private readonly onAcknowledged: (
       sseId: string,
       sent: { events: number; deadLetterReasons: RejectReason[] },
-    ) => void,
+    ) => Promise<void>,
     private readonly log: Logger,
   ) {}
 
@@ -120,6 +126,8 @@ export class EventProducer {
 
   private async sendLoop(): Promise<void> {
     let failures = 0;
+    // The cursor write of the previous acknowledged batch, overlapping at most this one send.
+    let persisting: Promise<void> = Promise.resolve();
     while (this.queue.length > 0 && !this.stopped) {
       const batch = this.queue.slice(0, this.options.maxBatch);
       const byTopic = new Map<string, Message[]>();
@@ -129,11 +137,14 @@ export class EventProducer {
         byTopic.set(item.topic, list);
       }
       try {
-        await this.producer.sendBatch({
+        const sent = this.producer.sendBatch({
           acks: -1,
           compression: CompressionTypes.GZIP,
           topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
         });
+        // Both must settle before the next send: the write of the batch before, and this send.
+        const [, result] = await Promise.allSettled([persisting, sent]);
+        if (result.status === 'rejected') throw result.reason;
       } catch (err) {
         failures++;
         this.counters.sendFailures++;
@@ -151,11 +162,12 @@ export class EventProducer {
       this.counters.produced += batch.length - deadLetters;
       this.counters.deadLettered += deadLetters;
       this.counters.batches++;
-      this.onAcknowledged((batch[batch.length - 1] as Outgoing).sseId, {
+      persisting = this.onAcknowledged((batch[batch.length - 1] as Outgoing).sseId, {
         events: batch.length - deadLetters,
         deadLetterReasons: batch.flatMap((item) => (item.reason === undefined ? [] : [item.reason])),
       });
     }
+    await persisting;
     if (this.queue.length === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 }

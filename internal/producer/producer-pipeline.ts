@@ -1,10 +1,13 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer } from 'kafkajs';
-import { PeriodicCheckpoint } from '../checkpoint/periodic-checkpoint.js';
+import { CheckpointFile, ensureWritableDir } from '../checkpoint/checkpoint-file.js';
+import type { CheckpointCounters } from '../checkpoint/periodic-checkpoint.js';
 import { savedResumeCursor } from '../checkpoint/resume-cursor.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { Backoff } from '../wikimedia/backoff.js';
 import { WikimediaSource } from '../wikimedia/sse-source.js';
 import { EventProducer } from './event-producer.js';
 import { producerCheckpointSchema } from './producer-checkpoint-schema.js';
@@ -18,8 +21,10 @@ interface ProducerCheckpoint {
 
 /**
  * Wikimedia SSE -> Kafka. Two cursors, on purpose:
- * - the persisted one is the last *acknowledged* event: after a crash we resume there, so nothing
- *   read-but-unsent is lost (what was sent twice, the consumer drops by `meta.id`);
+ * - the persisted one is the last *acknowledged* event, written (atomically, fsynced) after every
+ *   acknowledged send and before the send after next: after a crash we resume there, so nothing
+ *   read-but-unsent is lost, and what is sent twice is under 2 x PRODUCER_MAX_BATCH events, which
+ *   the consumer drops by `meta.id` (config enforces DEDUP_WINDOW >= 2 x PRODUCER_MAX_BATCH);
  * - a reconnect while running resumes after the last event *queued*: those are still in memory
  *   and will be sent.
  * In-flight events are bounded: past `maxInFlight` the stream is closed (not buffered) and
@@ -28,8 +33,12 @@ interface ProducerCheckpoint {
 export class ProducerPipeline {
   readonly source: WikimediaSource;
   readonly events: EventProducer;
-  readonly checkpoint: PeriodicCheckpoint<ProducerCheckpoint>;
-  private acknowledged: string | undefined;
+  private readonly cursorFile: CheckpointFile<ProducerCheckpoint>;
+  /** For `/metrics` and `/readyz`: a cursor that cannot be written holds up sending. */
+  readonly checkpoint: { readonly counters: CheckpointCounters; writable: boolean } = {
+    counters: { writes: 0, writeFailures: 0 },
+    writable: true,
+  };
   private queued: string | undefined;
   private readonly log: Logger;
 
@@ -40,19 +49,19 @@ export class ProducerPipeline {
     private readonly metrics?: Metrics,
   ) {
     this.log = log.child({ component: 'producer' });
-    this.checkpoint = new PeriodicCheckpoint(
-      join(config.dataDir, 'producer-cursor.json'),
-      () => ({ version: 1, url: config.source.url, cursor: this.acknowledged }),
-      config.checkpointIntervalMs,
-      this.log,
-    );
+    this.cursorFile = new CheckpointFile(join(config.dataDir, 'producer-cursor.json'));
     this.events = new EventProducer(
       producer,
-      { topic: config.kafka.topic, dlqTopic: config.kafka.dlqTopic, lingerMs: 5, maxBatch: 2_000 },
+      {
+        topic: config.kafka.topic,
+        dlqTopic: config.kafka.dlqTopic,
+        lingerMs: 5,
+        maxBatch: config.kafka.producerMaxBatch,
+      },
       (sseId, sent) => {
         this.metrics?.eventsProduced.inc(sent.events);
         for (const reason of sent.deadLetterReasons) this.metrics?.eventsDeadLettered.inc({ reason });
-        this.onAcknowledged(sseId);
+        return this.onAcknowledged(sseId);
       },
       this.log,
     );
@@ -72,26 +81,24 @@ export class ProducerPipeline {
   }
 
   async start(): Promise<void> {
-    const saved = await this.checkpoint.read(producerCheckpointSchema);
-    const cursor = saved && savedResumeCursor(saved.cursor, this.checkpoint.path, this.log);
+    await ensureWritableDir(dirname(this.cursorFile.path));
+    const saved = await this.cursorFile.read(producerCheckpointSchema);
+    const cursor = saved && savedResumeCursor(saved.cursor, this.cursorFile.path, this.log);
     if (saved?.url === this.config.source.url && cursor !== undefined) {
-      this.acknowledged = cursor;
       this.queued = cursor;
       this.log.info({ cursor }, 'resuming after the last acknowledged event');
     } else if (saved?.url === this.config.source.url) {
-      this.log.warn({ path: this.checkpoint.path }, 'no usable acknowledged cursor saved; starting live');
+      this.log.warn({ path: this.cursorFile.path }, 'no usable acknowledged cursor saved; starting live');
     } else if (saved) {
       this.log.warn({ saved: saved.url }, 'stream URL changed since the cursor was saved; starting live');
     }
-    this.checkpoint.start();
     this.source.start();
   }
 
-  /** Stop reading, send what was read, persist the acknowledged cursor. */
+  /** Stop reading, send what was read; every acknowledged send has persisted the cursor. */
   async stop(): Promise<void> {
     this.source.stop();
     await this.events.drain();
-    await this.checkpoint.stop();
   }
 
   private queue(id: string, send: () => void): void {
@@ -104,12 +111,35 @@ export class ProducerPipeline {
     }
   }
 
-  private onAcknowledged(sseId: string): void {
-    this.acknowledged = sseId;
+  /** Resolves once the cursor is on disk; retries a failed write (the next-but-one send waits). */
+  private async onAcknowledged(sseId: string): Promise<void> {
     this.metrics?.producerInFlight.set(this.events.buffered);
-    this.checkpoint.markDirty();
     if (this.source.isPaused && this.events.buffered <= this.config.kafka.producerMaxInFlight / 2) {
       this.source.resume();
+    }
+    const backoff = new Backoff(100, 10_000);
+    for (;;) {
+      try {
+        // Serialised by CheckpointFile, so a later cursor never lands before an earlier one.
+        await this.cursorFile.write({ version: 1, url: this.config.source.url, cursor: sseId });
+        this.checkpoint.counters.writes++;
+        if (!this.checkpoint.writable)
+          this.log.info({ path: this.cursorFile.path }, 'cursor writes work again');
+        this.checkpoint.writable = true;
+        return;
+      } catch (err) {
+        this.checkpoint.counters.writeFailures++;
+        const retryInMs = backoff.next();
+        // Logged once per outage: the metric and /readyz carry it meanwhile.
+        if (this.checkpoint.writable) {
+          this.log.error(
+            { err, path: this.cursorFile.path, retryInMs },
+            'cursor write failed; sending waits',
+          );
+        }
+        this.checkpoint.writable = false;
+        await sleep(retryInMs);
+      }
     }
   }
 }

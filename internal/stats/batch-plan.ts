@@ -18,6 +18,13 @@ export interface PartitionPosition {
 export interface OffsetRecord {
   readonly offset: number;
   readonly event: RecentChange | undefined;
+  /**
+   * Rejected records only. `rejectedId`: the record's identity (a dead letter's source), so one
+   * written twice counts once, like an event id. `uncounted`: it counts where it was dead-lettered
+   * to (Kafka mode counts `rejected` from the dead-letter topic), so here it only takes an offset.
+   */
+  readonly rejectedId?: string;
+  readonly uncounted?: true;
 }
 
 /**
@@ -60,6 +67,16 @@ export function planBatch(
     }
     const event = record.event;
     if (event === undefined) {
+      if (record.uncounted) continue;
+      const rejectedId = record.rejectedId;
+      if (rejectedId !== undefined) {
+        if (inBatch.has(rejectedId) || position.hasSeen(rejectedId)) {
+          duplicates++;
+          continue;
+        }
+        inBatch.add(rejectedId);
+        newIds.push(rejectedId);
+      }
       delta.rejected++;
       continue;
     }

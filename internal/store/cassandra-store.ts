@@ -221,6 +221,22 @@ export class CassandraStatsStore implements StatsStore {
     });
   }
 
+  /**
+   * Not supported yet, and refused loudly rather than done wrong: the `/stats` view follows each
+   * partition's change feed as a chain of offsets, and tells which changes a loaded row already
+   * holds by an offset-valued `version`; both assume a partition's offsets never go back. A
+   * re-base needs a version that survives it (e.g. an offset base kept in the statics). Until
+   * then the consumer keeps the replaced partition stopped and says so at error level.
+   */
+  async rebase(partition: PartitionKey, fromOffset: number, toOffset: number): Promise<void> {
+    throw new WikistreamError(
+      'STORE_REBASE_UNSUPPORTED',
+      `the log of ${partition.topic}[${partition.partition}] was replaced (store at offset ${fromOffset}, ` +
+        `new log from ${toOffset}); the Cassandra store cannot re-base a partition yet: delete its rows ` +
+        '(partition_state) and restart the consumer to count the new log',
+    );
+  }
+
   release(partitions: readonly PartitionKey[]): void {
     for (const partition of partitions) this.owned.delete(partitionId(partition));
   }

@@ -35,6 +35,10 @@ class FaultyStore implements StatsStore {
     return result;
   }
 
+  rebase(partition: PartitionKey, fromOffset: number, toOffset: number): Promise<void> {
+    return this.inner.rebase(partition, fromOffset, toOffset);
+  }
+
   release(partitions: readonly PartitionKey[]): void {
     this.inner.release(partitions);
   }
@@ -83,7 +87,7 @@ async function memoryWorld(): Promise<StoreWorld> {
   };
 }
 
-runStoreContract('memory', memoryWorld, { sharedState: false });
+runStoreContract('memory', memoryWorld, { sharedState: false, rebase: true });
 
 describe('MemoryStatsStore snapshot/restore', () => {
   const p0 = { topic: 'wikipedia.changes', partition: 0 };

@@ -37,6 +37,12 @@ export class MemoryStatsStore implements StatsStore {
     return 'applied';
   }
 
+  async rebase(partition: PartitionKey, fromOffset: number, toOffset: number): Promise<void> {
+    const ledger = this.ledger(partition);
+    ledger.checkRebase(partition, fromOffset);
+    ledger.rebase(toOffset);
+  }
+
   /** Memory is the durable state here: positions are kept, since no other instance can move them. */
   release(_partitions: readonly PartitionKey[]): void {}
 

@@ -1,5 +1,5 @@
 import { WikistreamError } from '../errors.js';
-import type { BatchPlan, PartitionPosition } from '../stats/batch-plan.js';
+import type { BatchPlan, PartitionKey, PartitionPosition } from '../stats/batch-plan.js';
 import { DedupWindow } from '../stats/dedup-window.js';
 
 export type ApplyDecision = 'apply' | 'already-applied';
@@ -45,6 +45,22 @@ export class PartitionLedger implements PartitionPosition {
         `but the store is at ${this.offset}`,
       { retriable: true },
     );
+  }
+
+  /** Compare-and-set of a re-base (see StatsStore.rebase): only from where the caller saw us. */
+  checkRebase(partition: PartitionKey, fromOffset: number): void {
+    if (fromOffset === this.offset) return;
+    throw new WikistreamError(
+      'STORE_CONFLICT',
+      `re-base of ${partition.topic}[${partition.partition}] from offset ${fromOffset}, ` +
+        `but the store is at ${this.offset}`,
+      { retriable: true },
+    );
+  }
+
+  /** Call only after `checkRebase` passed and the new position is durable (or, for memory, set). */
+  rebase(toOffset: number): void {
+    this.offset = toOffset;
   }
 
   /** Call only after the plan's effect is durable (or, for memory, applied). */

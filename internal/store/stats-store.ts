@@ -19,6 +19,15 @@ export interface StatsStore {
   position(partition: PartitionKey): Promise<PartitionPosition>;
   /** Applies the plan and advances the position; throws STORE_CONFLICT (retriable) when stale. */
   apply(plan: BatchPlan): Promise<ApplyResult>;
+  /**
+   * The partition's log was replaced (a broker that came back without its data, a topic deleted and
+   * recreated): moves the position from `fromOffset` back to `toOffset`, keeping the counts and the
+   * dedup window, so every record of the new log is counted once and the events already counted
+   * (a producer re-sending from its cursor) are dropped by id. Compare-and-set like `apply`:
+   * STORE_CONFLICT (retriable) when the position is no longer `fromOffset`. Optional: without it
+   * the consumer keeps a replaced partition stopped and says so at error level.
+   */
+  rebase?(partition: PartitionKey, fromOffset: number, toOffset: number): Promise<void>;
   /** Drops cached positions of partitions this instance no longer owns (after a rebalance). */
   release(partitions: readonly PartitionKey[]): void;
   /** Counts for `/stats`, each map capped at `limit` entries (Infinity for all). */

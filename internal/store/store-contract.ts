@@ -43,6 +43,8 @@ export interface ContractOptions {
    * durable state (the memory store's checkpoint). Enables the zombie-writer cases.
    */
   readonly sharedState: boolean;
+  /** The store implements `rebase` (Cassandra refuses it with STORE_REBASE_UNSUPPORTED for now). */
+  readonly rebase: boolean;
 }
 
 /**
@@ -222,6 +224,29 @@ export function runStoreContract(
       expectCounts(view, events);
       expect((await store.position(partition)).nextOffset).toBe(7);
     });
+
+    it.skipIf(!options.rebase)(
+      're-bases a replaced log: compare-and-set, counts and dedup window kept, durable (needs rebase)',
+      async () => {
+        const first = await setup();
+        const events = realEvents(0, 30);
+        await first.store.apply(await planFor(first.store, partition, events.slice(0, 20), 0));
+        await expect(first.store.rebase?.(partition, 19, 0)).rejects.toMatchObject({
+          code: 'STORE_CONFLICT',
+          retriable: true,
+        });
+        await first.store.rebase?.(partition, 20, 0);
+        // The new log: the producer re-sent events 15..19 (counted already), then new ones.
+        const plan = await planFor(first.store, partition, events.slice(15, 30), 0);
+        expect(plan).toMatchObject({ fromOffset: 0, nextOffset: 15, duplicates: 5, redelivered: 0 });
+        expect(await first.store.apply(plan)).toBe('applied');
+        await first.sync();
+        await first.close();
+        const restarted = await open();
+        expect((await restarted.store.position(partition)).nextOffset).toBe(15);
+        expectCounts(await restarted.store.read(Number.POSITIVE_INFINITY), events);
+      },
+    );
 
     it('keeps partitions independent and sums them for reads', async () => {
       const { store } = await setup();

@@ -45,8 +45,8 @@ export class KafkaTestBroker {
   private currentPort: number;
   private server: Server | null = null;
   private readonly connections = new Set<Connection>();
-  private readonly topics: TopicStore;
-  private readonly groups: GroupCoordinator;
+  private topics: TopicStore;
+  private groups: GroupCoordinator;
   private readonly identity: BrokerIdentity;
   private readonly stats: BrokerStats = { parkedFetches: 0 };
   private readonly lostResponses = new Map<number, number>();
@@ -59,10 +59,7 @@ export class KafkaTestBroker {
     this.currentPort = options.port ?? 0;
     this.log = options.logger ?? debugLoggerFromEnv() ?? (() => {});
     this.topics = new TopicStore(options.defaultPartitions ?? 1);
-    this.groups = new GroupCoordinator({
-      initialRebalanceDelayMs: options.initialRebalanceDelayMs ?? 0,
-      logger: this.log,
-    });
+    this.groups = this.newGroups();
     this.identity = { nodeId: options.nodeId ?? 1, host: this.host, port: this.currentPort };
   }
 
@@ -119,6 +116,19 @@ export class KafkaTestBroker {
     this.log('stopped');
   }
 
+  /**
+   * Stops, and forgets everything (topics and their logs, producer state, groups and committed
+   * offsets): `start()` then brings back a broker that lost its data on the same port, as a
+   * Kafka/Redpanda node whose disk was wiped, or a topic deleted and recreated, looks to clients.
+   */
+  async stopAndLoseData(): Promise<void> {
+    await this.stop();
+    this.groups.shutdown();
+    this.topics = new TopicStore(this.options.defaultPartitions ?? 1);
+    this.groups = this.newGroups();
+    this.log('data lost');
+  }
+
   /** Final shutdown: stop and clear every group timer. */
   async close(): Promise<void> {
     await this.stop();
@@ -155,6 +165,13 @@ export class KafkaTestBroker {
       { length: count },
       (_, p) => this.groups.committedOffset(groupId, topic, p)?.offset ?? null,
     );
+  }
+
+  private newGroups(): GroupCoordinator {
+    return new GroupCoordinator({
+      initialRebalanceDelayMs: this.options.initialRebalanceDelayMs ?? 0,
+      logger: this.log,
+    });
   }
 
   private accept(socket: Socket): void {

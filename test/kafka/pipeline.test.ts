@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { listeningPort, type RunningChild, startChild } from '../support/child-process.js';
-import { readTopic, startTestKafka, type TestKafka } from '../support/kafka.js';
+import { type RunningChild, startChild } from '../support/child-process.js';
+import { readTopic, startTestKafka } from '../support/kafka.js';
+import { startConsumer, startProducer } from '../support/kafka-pipeline.js';
 import {
   TEST_EXPECTED as EXPECTED,
   expectExact,
@@ -17,38 +18,6 @@ import { waitFor } from '../support/wait-for.js';
 
 const EVENTS_SENT = TEST_EVENTS.length;
 
-function kafkaEnv(kafka: TestKafka): Record<string, string> {
-  return {
-    REDPANDA_BROKER: kafka.brokers,
-    KAFKA_TOPIC: kafka.topic,
-    KAFKA_DLQ_TOPIC: kafka.dlqTopic,
-    KAFKA_GROUP_ID: kafka.groupId,
-    KAFKA_PARTITIONS: '6',
-    KAFKA_SESSION_TIMEOUT_MS: '6000',
-    CHECKPOINT_INTERVAL_MS: '300',
-    HTTP_HOST: '127.0.0.1',
-  };
-}
-
-async function startProducer(
-  kafka: TestKafka,
-  url: string,
-  dataDir: string,
-  extra: Record<string, string> = {},
-) {
-  const child = startChild('cmd/producer/main.ts', {
-    ...kafkaEnv(kafka),
-    WIKIPEDIA_STREAM_URL: url,
-    DATA_DIR: dataDir,
-    METRICS_PORT: '0',
-    SSE_RECONNECT_MIN_MS: '20',
-    SSE_RECONNECT_MAX_MS: '500',
-    ...extra,
-  });
-  const port = await listeningPort(child);
-  return Object.assign(child, { port });
-}
-
 /** The producer's `wikistream_producer_in_flight_events` gauge, read from its /metrics. */
 async function inFlight(port: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -56,38 +25,37 @@ async function inFlight(port: number): Promise<number> {
   return Number(line?.split(' ')[1] ?? Number.NaN);
 }
 
-async function startConsumer(kafka: TestKafka, dataDir: string, extra: Record<string, string> = {}) {
-  const child = startChild('cmd/consumer/main.ts', {
-    ...kafkaEnv(kafka),
-    DATA_DIR: dataDir,
-    HTTP_PORT: '0',
-    CONSUMER_CONCURRENCY: '3',
-    ...extra,
-  });
-  const port = await listeningPort(child);
-  return { child, port };
-}
-
-function assignmentOf(child: RunningChild): number[] | undefined {
+/** The partitions of the events topic (not the dead-letter topic) the child last joined with. */
+function assignmentOf(child: RunningChild, topic: string): number[] | undefined {
   const joins = child
     .output()
     .split('\n')
     .filter((line) => line.includes('"joined the consumer group"'))
     .map((line) => JSON.parse(line) as { assignment: Record<string, number[]> });
   const last = joins[joins.length - 1];
-  return last ? Object.values(last.assignment).flat() : undefined;
+  return last ? (last.assignment[topic] ?? []) : undefined;
+}
+
+/** Log lines at error level or above (pino: 50 error, 60 fatal). */
+function linesAtError(child: RunningChild): string[] {
+  return child
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{') && (JSON.parse(line) as { level: number }).level >= 50);
 }
 
 describe('producer -> Kafka -> consumer, as separate processes over real sockets', () => {
-  it('counts exactly what the recorded events say', async () => {
+  it('counts exactly what the recorded events say, and a normal run logs nothing at error', async () => {
     const kafka = await startTestKafka();
     const { url } = await startReplay();
-    await startProducer(kafka, url, tempDataDir());
+    const producer = await startProducer(kafka, url, tempDataDir());
+    // The producer created the topics: the consumer finds them there, which is not an error.
     const consumer = await startConsumer(kafka, tempDataDir());
     await statsReaching(consumer.port, consumer.child, EXPECTED.total);
     const body = await settledStats(consumer.port);
     expectExact(body, EXPECTED);
     expect(body.rejected).toBe(0);
+    for (const child of [producer, consumer.child]) expect(linesAtError(child)).toEqual([]);
   });
 
   it('stays exact when the consumer is SIGKILLed mid-stream and restarted', async () => {
@@ -111,15 +79,13 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
     const kafka = await startTestKafka();
     const { replay, url } = await startReplay({ ratePerSec: 1_500 });
     const producerDir = tempDataDir();
-    // A slow cursor checkpoint makes the restarted producer send again what the broker already has.
-    const slow = { CHECKPOINT_INTERVAL_MS: '1000' };
-    const first = await startProducer(kafka, url, producerDir, slow);
+    const first = await startProducer(kafka, url, producerDir);
     const consumer = await startConsumer(kafka, tempDataDir());
     await statsReaching(consumer.port, consumer.child, Math.floor(EXPECTED.total / 2));
     first.process.kill('SIGKILL');
     await first.exited;
     const before = replay.connections.length;
-    await startProducer(kafka, url, producerDir, slow);
+    await startProducer(kafka, url, producerDir);
     await statsReaching(consumer.port, consumer.child, EXPECTED.total);
     expectExact(await settledStats(consumer.port), EXPECTED);
     // The restart resumed from the acknowledged cursor, not from the start.
@@ -133,13 +99,13 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
   it('splits partitions between two consumers of one group and rebalances when one leaves', async () => {
     const kafka = await startTestKafka();
     const a = await startConsumer(kafka, tempDataDir());
-    await waitFor(() => assignmentOf(a.child)?.length === 6, {
+    await waitFor(() => assignmentOf(a.child, kafka.topic)?.length === 6, {
       message: 'consumer A to own all 6 partitions',
     });
     const b = await startConsumer(kafka, tempDataDir());
     await waitFor(
       () => {
-        const [pa, pb] = [assignmentOf(a.child) ?? [], assignmentOf(b.child) ?? []];
+        const [pa, pb] = [assignmentOf(a.child, kafka.topic) ?? [], assignmentOf(b.child, kafka.topic) ?? []];
         return pa.length > 0 && pb.length > 0 && pa.length + pb.length === 6;
       },
       { message: 'both consumers to own some partitions' },
@@ -155,7 +121,9 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
     );
     b.child.process.kill('SIGTERM');
     expect(await b.child.exited).toBe(0);
-    await waitFor(() => assignmentOf(a.child)?.length === 6, { message: 'A to take all partitions back' });
+    await waitFor(() => assignmentOf(a.child, kafka.topic)?.length === 6, {
+      message: 'A to take all partitions back',
+    });
     // A rebuilds the partitions it did not have from the log: its counts become the whole.
     await statsReaching(a.port, a.child, EXPECTED.total);
     expectExact(await settledStats(a.port), EXPECTED);
@@ -196,7 +164,9 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
   it('dead-letters a poison record written straight to the topic and moves on', async () => {
     const kafka = await startTestKafka();
     const consumer = await startConsumer(kafka, tempDataDir());
-    await waitFor(() => assignmentOf(consumer.child)?.length === 6, { message: 'consumer to join' });
+    await waitFor(() => assignmentOf(consumer.child, kafka.topic)?.length === 6, {
+      message: 'consumer to join',
+    });
     const producer = kafka.client.producer();
     await producer.connect();
     await producer.send({
@@ -216,6 +186,59 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
     expect(letter?.headers['source-partition']).toBe('2');
     expect(letter?.headers['source-offset']).toBe('0');
   });
+
+  it('counts invalid events from the stream as rejected, as embedded mode does (from the DLQ, once)', async () => {
+    const kafka = await startTestKafka();
+    const huge = JSON.parse(TEST_EVENTS[0] as string);
+    huge.meta.id = 'huge-event';
+    huge.comment = 'x'.repeat(1024 * 1024);
+    const malformed = [
+      '{"meta": {"id": "broken"',
+      JSON.stringify({ type: 'edit', user: 'NoMeta', title: 'x' }),
+      JSON.stringify({ meta: { id: 12345, dt: 'x', domain: 'y' } }),
+      JSON.stringify(huge),
+      'not json at all',
+    ];
+    const events = [...TEST_EVENTS.slice(0, 1_000), ...malformed.slice(0, 3), ...TEST_EVENTS.slice(1_000)];
+    events.push(...malformed.slice(3));
+    const { url } = await startReplay({ events });
+    const producerDir = tempDataDir();
+    const producer = await startProducer(kafka, url, producerDir);
+    const consumer = await startConsumer(kafka, tempDataDir());
+    await statsReaching(consumer.port, consumer.child, EXPECTED.total);
+    await waitFor(async () => (await fetchStats(consumer.port)).rejected >= malformed.length, {
+      message: 'the dead letters counted',
+    });
+    // A producer restarted from a cursor before the last two letters writes them again.
+    producer.process.kill('SIGKILL');
+    await producer.exited;
+    const cursor = JSON.parse(readFileSync(join(producerDir, 'producer-cursor.json'), 'utf8'));
+    cursor.cursor = JSON.stringify([
+      { topic: 'eqiad.mediawiki.recentchange', partition: 0, offset: events.length - 4 },
+    ]);
+    writeFileSync(join(producerDir, 'producer-cursor.json'), JSON.stringify(cursor));
+    const restarted = await startProducer(kafka, url, producerDir);
+    const lastId = JSON.stringify([
+      { topic: 'eqiad.mediawiki.recentchange', partition: 0, offset: events.length - 1 },
+    ]);
+    await waitFor(
+      () => JSON.parse(readFileSync(join(producerDir, 'producer-cursor.json'), 'utf8')).cursor === lastId,
+      { timeoutMs: 60_000, message: 'the restarted producer to resend the tail' },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; producer log:\n${restarted.output()}`);
+    });
+    // The last two letters written again.
+    expect(await readTopic(kafka, kafka.dlqTopic, 7)).toHaveLength(7);
+    const broker = kafka.broker;
+    if (broker) {
+      await waitFor(() => broker.committedOffsets(kafka.groupId, kafka.dlqTopic)[0] === 7, {
+        message: 'the consumer to have read all 7 letters',
+      });
+    }
+    const body = await settledStats(consumer.port);
+    expectExact(body, EXPECTED);
+    expect(body.rejected).toBe(malformed.length);
+  }, 150_000);
 
   it('refuses a bad REDPANDA_BROKER at start-up with a clear message', async () => {
     for (const bad of ['kafka://redpanda:9092', 'redpanda', 'redpanda:99999']) {
