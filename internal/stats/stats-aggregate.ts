@@ -123,11 +123,14 @@ export class StatsAggregate {
   private countSingle(kind: CountKind, key: string, n: number, nowMs: number): void {
     switch (kind) {
       case 'domain':
-        return this.byDomain.increment(key, n);
+        this.byDomain.increment(key, n);
+        return;
       case 'user':
-        return this.byUser.increment(key, n);
+        this.byUser.increment(key, n);
+        return;
       case 'type':
-        return this.byType.increment(key, n);
+        this.byType.increment(key, n);
+        return;
       case 'domain_added':
         this.bytesAdded += n;
         break;
