@@ -183,6 +183,11 @@ export class Counts implements CountsLike {
     return this.nested.get(kind) ?? EMPTY_PAIRS;
   }
 
+  /** A single kind's map if it has one, without creating it. */
+  peek(kind: CountKind): ReadonlyMap<string, number> | undefined {
+    return this.single.get(kind);
+  }
+
   get(kind: CountKind, key: string): number | undefined {
     return this.single.get(kind)?.get(key);
   }
@@ -213,6 +218,53 @@ export class Counts implements CountsLike {
     for (const [kind, map] of this.single) for (const [key, n] of map) yield [kind, key, n];
     for (const [kind, outer] of this.nested) {
       for (const [a, inner] of outer) for (const [b, n] of inner) yield [kind, pairKey(a, b), n];
+    }
+  }
+
+  /**
+   * Takes `other` (sum kinds only, as window buckets hold) back out; keys that reach 0 are removed,
+   * so sizes stay distinct counts.
+   */
+  subtract(other: Counts): void {
+    this.total -= other.total;
+    this.bots -= other.bots;
+    this.humans -= other.humans;
+    for (const [kind, map] of other.single) {
+      const mine = this.single.get(kind);
+      if (!mine) continue;
+      for (const [key, n] of map) {
+        const left = (mine.get(key) ?? 0) - n;
+        if (left > 0) mine.set(key, left);
+        else mine.delete(key);
+      }
+    }
+    for (const [kind, outer] of other.nested) {
+      const mine = this.nested.get(kind);
+      if (!mine) continue;
+      for (const [a, inner] of outer) {
+        const into = mine.get(a);
+        if (!into) continue;
+        for (const [b, n] of inner) {
+          const left = (into.get(b) ?? 0) - n;
+          if (left > 0) into.set(b, left);
+          else into.delete(b);
+        }
+        if (into.size === 0) mine.delete(a);
+      }
+    }
+  }
+
+  /** Adds only the totals and the given single-key kinds of `other` (what a view needs). */
+  mergeSingle(other: Counts, kinds: readonly CountKind[]): void {
+    this.total += other.total;
+    this.bots += other.bots;
+    this.humans += other.humans;
+    for (const kind of kinds) {
+      const from = other.single.get(kind);
+      if (!from) continue;
+      const mine = this.map(kind);
+      const rule = COUNT_KINDS[kind];
+      for (const [key, n] of from) mine.set(key, combine(rule, mine.get(key), n));
     }
   }
 

@@ -45,6 +45,8 @@ export interface WindowBucket {
   /** 1 for the last hour; up to COARSE_MINUTES before it. */
   readonly minutes: number;
   readonly counts: Counts | undefined;
+  /** Already in the slice's `coarseTotal`: read it for its own total only, do not sum it again. */
+  readonly inTotal?: boolean;
 }
 
 /** The buckets that make up the last `minutes` minutes, and the span they exactly cover. */
@@ -55,6 +57,12 @@ export interface WindowSlice {
   /** End of the newest minute (exclusive). */
   readonly toMs: number;
   readonly buckets: readonly WindowBucket[];
+  /**
+   * Running sums that stand for the buckets marked `inTotal`: the whole last hour (any window of
+   * 60 minutes or more) and every 10-minute bucket kept (a 24h window). Kept up to date as counts
+   * arrive and minutes age, so the usual windows are read without summing any bucket.
+   */
+  readonly totals: readonly Counts[];
 }
 
 /**
@@ -71,6 +79,9 @@ export class MinuteWindow {
   private readonly fine = new Map<number, Counts>();
   /** By coarse index: minute / COARSE_MINUTES, rounded down. */
   private readonly coarse = new Map<number, Counts>();
+  /** The sum of every bucket in `fine`, and of every bucket in `coarse`. */
+  private readonly fineSum = new Counts();
+  private readonly coarseSum = new Counts();
   private newest = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -86,6 +97,7 @@ export class MinuteWindow {
         bucket = new Counts();
         this.fine.set(minute, bucket);
       }
+      this.fineSum.merge(counts);
     } else {
       const index = Math.floor(minute / COARSE_MINUTES);
       if (index < this.oldestCoarse()) return false;
@@ -94,6 +106,7 @@ export class MinuteWindow {
         bucket = new Counts();
         this.coarse.set(index, bucket);
       }
+      this.coarseSum.merge(counts);
     }
     bucket.merge(counts);
     return true;
@@ -112,6 +125,7 @@ export class MinuteWindow {
       this.coarse.set(index, bucket);
     }
     bucket.merge(counts);
+    this.coarseSum.merge(counts);
     return true;
   }
 
@@ -140,22 +154,34 @@ export class MinuteWindow {
     const buckets: WindowBucket[] = [];
     let fromMinute = newest - minutes + 1;
     const firstFine = newest - FINE_MINUTES + 1;
+    const totals: Counts[] = [];
     if (minutes > FINE_MINUTES) {
       const firstCoarse = Math.floor(fromMinute / COARSE_MINUTES);
       fromMinute = firstCoarse * COARSE_MINUTES;
+      // Every bucket kept is inside: their running sum answers for all of them.
+      const all = [...this.coarse.keys()].every((index) => index >= firstCoarse);
+      if (all) totals.push(this.coarseSum);
       for (let index = firstCoarse; index * COARSE_MINUTES < firstFine; index++) {
         const start = index * COARSE_MINUTES;
         buckets.push({
           startMs: start * MINUTE_MS,
           minutes: Math.min(start + COARSE_MINUTES, firstFine) - start,
           counts: this.coarse.get(index),
+          inTotal: all,
         });
       }
     }
+    const wholeHour = minutes >= FINE_MINUTES;
+    if (wholeHour) totals.push(this.fineSum);
     for (let minute = Math.max(fromMinute, firstFine); minute <= newest; minute++) {
-      buckets.push({ startMs: minute * MINUTE_MS, minutes: 1, counts: this.fine.get(minute) });
+      buckets.push({
+        startMs: minute * MINUTE_MS,
+        minutes: 1,
+        counts: this.fine.get(minute),
+        inTotal: wholeHour,
+      });
     }
-    return { minutes, fromMs: fromMinute * MINUTE_MS, toMs: (newest + 1) * MINUTE_MS, buckets };
+    return { minutes, fromMs: fromMinute * MINUTE_MS, toMs: (newest + 1) * MINUTE_MS, buckets, totals };
   }
 
   snapshot(): { minutes: MinuteSnapshot[]; coarse: MinuteSnapshot[] } {
@@ -173,16 +199,22 @@ export class MinuteWindow {
   /** A newer minute: what leaves the last hour moves to its 10-minute bucket, what leaves 24h goes. */
   private advance(minute: number): void {
     this.newest = minute;
+    const oldest = this.oldestCoarse();
+    for (const [index, counts] of this.coarse) {
+      if (index >= oldest) continue;
+      this.coarse.delete(index);
+      this.coarseSum.subtract(counts);
+    }
     for (const [kept, counts] of this.fine) {
       if (kept > minute - FINE_MINUTES) continue;
       this.fine.delete(kept);
       const index = Math.floor(kept / COARSE_MINUTES);
-      if (index < this.oldestCoarse()) continue;
+      this.fineSum.subtract(counts);
+      if (index < oldest) continue;
+      this.coarseSum.merge(counts);
       const into = this.coarse.get(index);
       if (into) into.merge(counts);
       else this.coarse.set(index, counts);
     }
-    const oldest = this.oldestCoarse();
-    for (const index of this.coarse.keys()) if (index < oldest) this.coarse.delete(index);
   }
 }

@@ -17,6 +17,7 @@ import {
 } from './minute-buckets.js';
 import type { StatsDelta } from './stats-delta.js';
 import {
+  BoundedTop,
   type BucketTotal,
   type Bytes,
   type DomainView,
@@ -26,7 +27,7 @@ import {
   pageUrl,
   type StatsView,
   type StatsWindowView,
-  topBy,
+  SummedMaps,
   topEntries,
   type UserView,
   type WindowSpan,
@@ -52,6 +53,17 @@ export interface StatsSnapshot extends CountsSnapshot {
   /** 10-minute buckets of the rest of the 24 hours (`startMs` = the bucket's start). */
   coarse?: MinuteSnapshot[];
 }
+
+/** What `/stats?window=` reads from each bucket (the drill-downs and pages read their own). */
+const WINDOW_VIEW_KINDS: readonly CountKind[] = [
+  'domain',
+  'user',
+  'type',
+  'domain_added',
+  'domain_removed',
+  'user_added',
+  'user_removed',
+];
 
 /** Users kept sorted per wiki: the default `limit` (100) and some margin. */
 const DOMAIN_USERS_TOP = 200;
@@ -217,35 +229,49 @@ export class StatsAggregate {
     return { added: this.value(`${of}_added`, key), removed: this.value(`${of}_removed`, key) };
   }
 
-  /** Counts of the last `minutes` (1..1440) minutes, ending at the newest event's minute. */
+  /**
+   * Counts of the last `minutes` (1..1440) minutes, ending at the newest event's minute. Cost: the
+   * events of the buckets summed; a 24h window reads the running sum of the 10-minute buckets
+   * (SummedMaps) plus the last hour's minutes, not 144 buckets.
+   */
   windowView(minutes: number, limit: number): StatsWindowView {
     return this.cached(`window\u0000${minutes}\u0000${limit}`, () => {
       const slice = this.minutes.slice(minutes);
       const sum = new Counts();
-      for (const b of slice?.buckets ?? []) if (b.counts) sum.merge(b.counts);
-      const byDomain = topEntries(sum.map('domain'), limit);
-      const byUser = topEntries(sum.map('user'), limit);
-      const bytesIn = (of: 'domain' | 'user', key: string): Bytes => ({
-        added: sum.get(`${of}_added`, key) ?? 0,
-        removed: sum.get(`${of}_removed`, key) ?? 0,
-      });
+      for (const b of slice?.buckets ?? []) {
+        if (b.counts && !b.inTotal) sum.mergeSingle(b.counts, WINDOW_VIEW_KINDS);
+      }
+      const sources = [...(slice?.totals ?? []), sum];
+      const of = (kind: CountKind) => new SummedMaps(sources.map((c) => c.peek(kind)));
+      const domains = of('domain');
+      const users = of('user');
+      const byDomain = domains.top(limit);
+      const byUser = users.top(limit);
+      const bytesIn = (of_: 'domain' | 'user') => {
+        const added = of(`${of_}_added`);
+        const removed = of(`${of_}_removed`);
+        return (key: string): Bytes => ({ added: added.get(key), removed: removed.get(key) });
+      };
+      const domainBytes = bytesIn('domain');
+      const userBytes = bytesIn('user');
       let added = 0;
       let removed = 0;
-      for (const n of sum.map('domain_added').values()) added += n;
-      for (const n of sum.map('domain_removed').values()) removed += n;
+      for (const [, n] of of('domain_added').entries()) added += n;
+      for (const [, n] of of('domain_removed').entries()) removed += n;
+      const add = (field: 'total' | 'bots' | 'humans') => sources.reduce((n, c) => n + c[field], 0);
       return {
         ...span(minutes, slice),
-        total: sum.total,
+        total: add('total'),
         byDomain,
         byUser,
-        byType: topEntries(sum.map('type'), Number.POSITIVE_INFINITY),
-        bots: { bot: sum.bots, human: sum.humans },
-        distinctDomains: sum.map('domain').size,
-        distinctUsers: sum.map('user').size,
+        byType: of('type').top(Number.POSITIVE_INFINITY),
+        bots: { bot: add('bots'), human: add('humans') },
+        distinctDomains: domains.size,
+        distinctUsers: users.size,
         perMinute: bucketTotals(slice, (c) => c.total),
         bytes: { added, removed },
-        bytesByDomain: byDomain.map(([d]) => [d, bytesIn('domain', d)] as const),
-        bytesByUser: byUser.map(([u]) => [u, bytesIn('user', u)] as const),
+        bytesByDomain: byDomain.map(([d]) => [d, domainBytes(d)] as const),
+        bytesByUser: byUser.map(([u]) => [u, userBytes(u)] as const),
         lastEventAt: iso(this.lastEventMs),
       };
     });
@@ -367,8 +393,8 @@ export class StatsAggregate {
     return this.cached(`pages\u0000${query.minutes}\u0000${query.limit}\u0000${query.domain ?? ''}`, () => {
       const slice = this.minutes.slice(query.minutes);
       const sums = new Map<string, Map<string, number>>();
-      for (const { counts } of slice?.buckets ?? []) {
-        if (!counts) continue;
+      for (const { counts, inTotal } of slice?.buckets ?? []) {
+        if (!counts || inTotal) continue;
         const pages = counts.pairs('page');
         const wikis = query.domain === undefined ? pages : pageOf(pages, query.domain);
         for (const [domain, titles] of wikis) {
@@ -380,13 +406,40 @@ export class StatsAggregate {
           addAll(sum, titles);
         }
       }
-      function* all(): Generator<readonly [string, string, number]> {
-        for (const [domain, titles] of sums) for (const [title, n] of titles) yield [domain, title, n];
+      // The running sums and what this window summed itself, each (domain, title) once.
+      const sources: Array<ReadonlyMap<string, ReadonlyMap<string, number>>> = [
+        ...(slice?.totals ?? []).map((c) =>
+          query.domain === undefined ? c.pairs('page') : new Map(pageOf(c.pairs('page'), query.domain)),
+        ),
+        sums,
+      ];
+      type Page = readonly [string, string, number];
+      const order = (a: Page, b: Page) => b[2] - a[2] || cmp(a[0], b[0]) || cmp(a[1], b[1]);
+      const top = new BoundedTop<Page>(query.limit, order);
+      const live = sources.filter((source) => source.size > 0);
+      for (let i = 0; i < live.length; i++) {
+        for (const [domain, titles] of live[i] as ReadonlyMap<string, ReadonlyMap<string, number>>) {
+          const earlier = live.slice(0, i).map((source) => source.get(domain));
+          const later = live.slice(i + 1).map((source) => source.get(domain));
+          for (const [title, n] of titles) {
+            if (earlier.some((t) => t?.has(title))) continue;
+            let edits = n;
+            for (const t of later) edits += t?.get(title) ?? 0;
+            const worst = top.worst;
+            // Most pages cannot enter a top 100: compare before building the entry.
+            if (worst !== undefined) {
+              const c = worst[2] - edits || cmp(domain, worst[0]) || cmp(title, worst[1]);
+              if (c >= 0) continue;
+            }
+            top.offer([domain, title, edits]);
+          }
+        }
       }
-      const top = topBy(all(), query.limit, (a, b) => b[2] - a[2] || cmp(a[0], b[0]) || cmp(a[1], b[1]));
       return {
         window: span(query.minutes, slice),
-        pages: top.map(([domain, title, edits]) => ({ domain, title, url: pageUrl(domain, title), edits })),
+        pages: top
+          .sorted()
+          .map(([domain, title, edits]) => ({ domain, title, url: pageUrl(domain, title), edits })),
       };
     });
   }

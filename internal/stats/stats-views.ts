@@ -143,6 +143,16 @@ export function topEntries(
   limit: number,
 ): Array<[string, number]> {
   if (!(limit > 0)) return [];
+  if (counts instanceof Map) {
+    const map = counts as ReadonlyMap<string, number>;
+    if (limit >= map.size / 4) return [...map].sort(compareEntries).slice(0, limit);
+    const top = new BoundedTop<[string, number]>(limit, compareEntries);
+    // forEach, not entries(): no [key, value] array per entry, only for the few that enter.
+    map.forEach((n, key) => {
+      offerEntry(top, key, n);
+    });
+    return top.sorted();
+  }
   const all = Array.isArray(counts)
     ? (counts as Array<[string, number]>)
     : ([...counts] as Array<[string, number]>);
@@ -150,17 +160,48 @@ export function topEntries(
   return topBy(all, limit, compareEntries);
 }
 
+/** Offers (key, n) to a ranking's top, building the entry only when it gets in. */
+function offerEntry(top: BoundedTop<[string, number]>, key: string, n: number): void {
+  const worst = top.worst;
+  if (worst !== undefined && (worst[1] > n || (worst[1] === n && worst[0] <= key))) return;
+  top.offer([key, n]);
+}
+
 /** The `limit` smallest items by `compare`, sorted: a bounded max-heap over one pass. */
 export function topBy<T>(items: Iterable<T>, limit: number, compare: (a: T, b: T) => number): T[] {
-  const heap: T[] = [];
-  const worse = (i: number, j: number) => compare(heap[i] as T, heap[j] as T) > 0;
-  const swap = (i: number, j: number) => {
-    const t = heap[i] as T;
-    heap[i] = heap[j] as T;
-    heap[j] = t;
-  };
-  for (const item of items) {
-    if (heap.length < limit) {
+  const top = new BoundedTop(limit, compare);
+  for (const item of items) top.offer(item);
+  return top.sorted();
+}
+
+/**
+ * The best `limit` items seen (smallest by `compare`). `worst` lets a caller skip an item that
+ * cannot enter before building it, so a walk over millions of entries allocates only for the few
+ * that do.
+ */
+export class BoundedTop<T> {
+  private readonly heap: T[] = [];
+
+  constructor(
+    private readonly limit: number,
+    private readonly compare: (a: T, b: T) => number,
+  ) {}
+
+  /** The item an offer must beat once full; undefined while there is room. */
+  get worst(): T | undefined {
+    return this.heap.length < this.limit ? undefined : this.heap[0];
+  }
+
+  offer(item: T): void {
+    const heap = this.heap;
+    if (!(this.limit > 0)) return;
+    const worse = (i: number, j: number) => this.compare(heap[i] as T, heap[j] as T) > 0;
+    const swap = (i: number, j: number) => {
+      const t = heap[i] as T;
+      heap[i] = heap[j] as T;
+      heap[j] = t;
+    };
+    if (heap.length < this.limit) {
       heap.push(item);
       for (let i = heap.length - 1; i > 0; ) {
         const parent = (i - 1) >> 1;
@@ -168,21 +209,25 @@ export function topBy<T>(items: Iterable<T>, limit: number, compare: (a: T, b: T
         swap(i, parent);
         i = parent;
       }
-    } else if (limit > 0 && compare(item, heap[0] as T) < 0) {
-      heap[0] = item;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let top = i;
-        if (l < heap.length && worse(l, top)) top = l;
-        if (r < heap.length && worse(r, top)) top = r;
-        if (top === i) break;
-        swap(i, top);
-        i = top;
-      }
+      return;
+    }
+    if (this.compare(item, heap[0] as T) >= 0) return;
+    heap[0] = item;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let top = i;
+      if (l < heap.length && worse(l, top)) top = l;
+      if (r < heap.length && worse(r, top)) top = r;
+      if (top === i) break;
+      swap(i, top);
+      i = top;
     }
   }
-  return heap.sort(compare);
+
+  sorted(): T[] {
+    return [...this.heap].sort(this.compare);
+  }
 }
 
 /**
@@ -196,4 +241,62 @@ export function pageUrl(domain: string, title: string): string {
       String.fromCharCode(Number.parseInt(hex, 16)),
     );
   return `https://${domain}/wiki/${path}`;
+}
+
+/**
+ * Maps read as their sum without copying any: the running sums of the last hour and of the 24 hours
+ * plus whatever buckets a window sums itself, so a ranking walks each map once.
+ */
+export class SummedMaps {
+  private readonly maps: ReadonlyArray<ReadonlyMap<string, number>>;
+
+  constructor(maps: ReadonlyArray<ReadonlyMap<string, number> | undefined>) {
+    this.maps = maps.filter((m): m is ReadonlyMap<string, number> => m !== undefined && m.size > 0);
+  }
+
+  get(key: string): number {
+    let n = 0;
+    for (const map of this.maps) n += map.get(key) ?? 0;
+    return n;
+  }
+
+  get size(): number {
+    let size = 0;
+    for (const key of this.keys()) size += key === undefined ? 0 : 1;
+    return size;
+  }
+
+  /** Each key once: from the first map that has it. */
+  private *keys(): Generator<string> {
+    for (let i = 0; i < this.maps.length; i++) {
+      for (const key of (this.maps[i] as ReadonlyMap<string, number>).keys()) {
+        if (!this.inEarlier(key, i)) yield key;
+      }
+    }
+  }
+
+  private inEarlier(key: string, i: number): boolean {
+    for (let j = 0; j < i; j++) if ((this.maps[j] as ReadonlyMap<string, number>).has(key)) return true;
+    return false;
+  }
+
+  *entries(): Generator<[string, number]> {
+    if (this.maps.length === 1) {
+      yield* (this.maps[0] as ReadonlyMap<string, number>).entries();
+      return;
+    }
+    for (const key of this.keys()) yield [key, this.get(key)];
+  }
+
+  top(limit: number): Array<[string, number]> {
+    if (this.maps.length === 0 || !(limit > 0)) return [];
+    if (this.maps.length === 1) return topEntries(this.maps[0] as ReadonlyMap<string, number>, limit);
+    const top = new BoundedTop<[string, number]>(limit, compareEntries);
+    this.maps.forEach((map, i) => {
+      map.forEach((_, key) => {
+        if (!this.inEarlier(key, i)) offerEntry(top, key, this.get(key));
+      });
+    });
+    return top.sorted();
+  }
 }
