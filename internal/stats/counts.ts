@@ -72,8 +72,9 @@ export function pairKey(a: string, b: string): string {
 
 export function splitPairKey(key: string): [string, string] {
   const colon = key.indexOf(':');
-  const length = Number(key.slice(0, colon));
-  if (colon < 1 || !Number.isSafeInteger(length) || colon + 1 + length > key.length) {
+  const prefix = key.slice(0, colon);
+  const length = Number(prefix);
+  if (colon < 1 || !/^\d+$/.test(prefix) || colon + 1 + length > key.length) {
     throw new RangeError(`not a pair key: ${JSON.stringify(key.slice(0, 40))}`);
   }
   return [key.slice(colon + 1, colon + 1 + length), key.slice(colon + 1 + length)];
