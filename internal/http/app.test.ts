@@ -34,6 +34,19 @@ async function storeWith(events: readonly RecentChange[]): Promise<MemoryStatsSt
   return store;
 }
 
+/** A store with only the required queries (no windows, no drill-downs), as a minimal one would be. */
+function readOnlyStore(): StatsStore {
+  const memory = new MemoryStatsStore(10);
+  return {
+    position: (p) => memory.position(p),
+    apply: (plan) => memory.apply(plan),
+    release: () => {},
+    read: (limit) => memory.read(limit),
+    ping: async () => {},
+    close: async () => {},
+  };
+}
+
 function recorded(): RecentChange[] {
   return readRecordedEvents([RECORDED]).map((line) => {
     const parsed = parseRecentChange(line, 1 << 20);
@@ -147,16 +160,7 @@ describe('/stats?window=', () => {
   });
 
   it('answers 501 for a store that keeps no per-minute counts', async () => {
-    const memory = new MemoryStatsStore(10);
-    const store: StatsStore = {
-      position: (p) => memory.position(p),
-      apply: (plan) => memory.apply(plan),
-      release: () => {},
-      read: (limit) => memory.read(limit),
-      ping: async () => {},
-      close: async () => {},
-    };
-    const app = createHttpApp({ store, ready: async () => true, log, webRoot });
+    const app = createHttpApp({ store: readOnlyStore(), ready: async () => true, log, webRoot });
     const response = await app.request('/stats?window=5m');
     expect(response.status).toBe(501);
     expect(await response.json()).toMatchObject({ error: 'not_implemented' });
@@ -466,16 +470,7 @@ describe('exploring: /stats?domain=, /stats/users/{name}, /stats/pages', () => {
   });
 
   it('answers 501 for a store without the drill-down queries', async () => {
-    const memory = new MemoryStatsStore(10);
-    const store: StatsStore = {
-      position: (p) => memory.position(p),
-      apply: (plan) => memory.apply(plan),
-      release: () => {},
-      read: (limit) => memory.read(limit),
-      ping: async () => {},
-      close: async () => {},
-    };
-    const app = createHttpApp({ store, ready: async () => true, log, webRoot });
+    const app = createHttpApp({ store: readOnlyStore(), ready: async () => true, log, webRoot });
     for (const path of ['/stats?domain=a.org', '/stats/users/x', '/stats/pages']) {
       expect((await app.request(path)).status, path).toBe(501);
     }

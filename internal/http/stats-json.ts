@@ -103,14 +103,10 @@ export function renderPagesJson(view: PagesView, limit: number | 'all'): string 
   });
 }
 
-interface Rankings {
-  readonly byDomain: Entries;
-  readonly byUser: Entries;
-  readonly byType: Entries;
-  readonly bots: { readonly bot: number; readonly human: number };
-  readonly distinctDomains: number;
-  readonly distinctUsers: number;
-}
+type Rankings = Pick<
+  StatsView,
+  'byDomain' | 'byUser' | 'byType' | 'bots' | 'distinctDomains' | 'distinctUsers'
+>;
 
 function rankings(v: Rankings): string {
   return (
@@ -120,11 +116,7 @@ function rankings(v: Rankings): string {
   );
 }
 
-function bytesKeys(v: {
-  readonly bytes: Bytes;
-  readonly bytesByDomain: BytesEntries;
-  readonly bytesByUser: BytesEntries;
-}): string {
+function bytesKeys(v: Pick<StatsView, 'bytes' | 'bytesByDomain' | 'bytesByUser'>): string {
   return (
     `"bytes":${bytesJson(v.bytes)},"bytes_by_domain":${orderedBytes(v.bytesByDomain)},` +
     `"bytes_by_user":${orderedBytes(v.bytesByUser)}`

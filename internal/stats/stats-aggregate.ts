@@ -3,7 +3,6 @@ import {
   type CountKind,
   Counts,
   type CountsSnapshot,
-  combine,
   pairKey as pairKeyOf,
   snapshotCounts,
 } from './counts.js';
@@ -86,12 +85,10 @@ export class StatsAggregate {
   private readonly byDomain = new Leaderboard();
   private readonly byUser = new Leaderboard();
   private readonly byType = new Leaderboard();
-  /** Every other single-key kind: kind -> key -> value. */
-  private readonly single = new Map<CountKind, Map<string, number>>();
+  /** Every other kind (single-key and pairs), by its rule. */
+  private readonly other = new Counts();
   /** `domain_user`, ranked per wiki. */
   private readonly domainUsers = new Map<string, Leaderboard>();
-  /** Other pair kinds (`domain_type`, `type_user`): kind -> first part -> second part -> n. */
-  private readonly pairs = new Map<CountKind, Map<string, Map<string, number>>>();
   private readonly minutes: MinuteWindow;
   private readonly now: () => number;
 
@@ -150,15 +147,9 @@ export class StatsAggregate {
         this.bytesRemoved += n;
         break;
     }
-    const rule = COUNT_KINDS[kind];
     // min/max kinds are event times: one from a wrong clock must not stick as "last seen".
-    if (rule !== 'sum' && !isTrustedTime(n, nowMs)) return;
-    let map = this.single.get(kind);
-    if (!map) {
-      map = new Map();
-      this.single.set(kind, map);
-    }
-    map.set(key, combine(rule, map.get(key), n));
+    if (COUNT_KINDS[kind] !== 'sum' && !isTrustedTime(n, nowMs)) return;
+    this.other.addCount(kind, key, n);
   }
 
   private countPair(kind: CountKind, a: string, b: string, n: number): void {
@@ -172,21 +163,11 @@ export class StatsAggregate {
       board.increment(b, n);
       return;
     }
-    let outer = this.pairs.get(kind);
-    if (!outer) {
-      outer = new Map();
-      this.pairs.set(kind, outer);
-    }
-    let inner = outer.get(a);
-    if (!inner) {
-      inner = new Map();
-      outer.set(a, inner);
-    }
-    inner.set(b, (inner.get(b) ?? 0) + n);
+    this.other.addPair(kind, a, b, n);
   }
 
   private value(kind: CountKind, key: string): number {
-    return this.single.get(kind)?.get(key) ?? 0;
+    return this.other.get(kind, key) ?? 0;
   }
 
   private cached<T>(key: string, make: () => T): T {
@@ -290,7 +271,7 @@ export class StatsAggregate {
           domain,
           total,
           byUser: users?.entries(query.limit) ?? [],
-          byType: topEntries(this.pairs.get('domain_type')?.get(domain) ?? [], Number.POSITIVE_INFINITY),
+          byType: topEntries(this.other.pairs('domain_type').get(domain) ?? [], Number.POSITIVE_INFINITY),
           bots: { bot: bots, human: total - bots },
           bytes: this.bytesOf('domain', domain),
           distinctUsers: users?.size ?? 0,
@@ -343,7 +324,7 @@ export class StatsAggregate {
           if (n > 0) domains.push([domain, n]);
         }
         const types: Array<[string, number]> = [];
-        for (const [type, users] of this.pairs.get('type_user') ?? []) {
+        for (const [type, users] of this.other.pairs('type_user')) {
           const n = users.get(user);
           if (n !== undefined) types.push([type, n]);
         }
@@ -445,18 +426,12 @@ export class StatsAggregate {
   }
 
   snapshot(): StatsSnapshot {
-    const kinds: Array<[string, Array<[string, number]>]> = [];
-    for (const [kind, map] of this.single) kinds.push([kind, [...map]]);
+    const kinds = this.other.snapshot().kinds ?? [];
     const domainUsers: Array<[string, number]> = [];
     for (const [domain, board] of this.domainUsers) {
       for (const [user, n] of board.all()) domainUsers.push([pairKeyOf(domain, user), n]);
     }
     kinds.push(['domain_user', domainUsers]);
-    for (const [kind, outer] of this.pairs) {
-      const list: Array<[string, number]> = [];
-      for (const [a, inner] of outer) for (const [b, n] of inner) list.push([pairKeyOf(a, b), n]);
-      kinds.push([kind, list]);
-    }
     const windows = this.minutes.snapshot();
     return {
       total: this.total,
