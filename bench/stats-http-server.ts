@@ -86,7 +86,6 @@ async function memoryStore(): Promise<StatsStore> {
       } else delta.humans += n;
     }
     delta.lastEventMs = now;
-    if (from === 0) addDay(delta);
     const partition: PartitionKey = { topic: 'wikipedia.changes', partition: (from / perPlan) % PARTITIONS };
     const position: PartitionPosition = await store.position(partition);
     const plan: BatchPlan = {
@@ -100,6 +99,7 @@ async function memoryStore(): Promise<StatsStore> {
     };
     await store.apply(plan);
   }
+  await addDay(store);
   return store;
 }
 
@@ -152,10 +152,15 @@ async function cassandraView(): Promise<StatsStore> {
   };
 }
 
-/** 24 hours of synthetic events, counted per minute as StatsDelta counts real ones. */
-function addDay(delta: StatsDelta): void {
+/**
+ * 24 hours of synthetic events, counted per minute as StatsDelta counts real ones, one plan per
+ * minute as the consumer applies them (window counts only: the all-time counts are filled above).
+ */
+async function addDay(store: MemoryStatsStore): Promise<void> {
   const newest = Math.floor(Date.now() / MINUTE_MS);
+  const partition: PartitionKey = { topic: 'wikipedia.changes', partition: 0 };
   for (let m = newest - DAY_MINUTES + 1; m <= newest; m++) {
+    const delta = new StatsDelta();
     const counts = new Counts();
     for (let j = 0; j < EVENTS_PER_MINUTE; j++) {
       const i = Math.floor(rand() ** 2 * USERS);
@@ -171,6 +176,16 @@ function addDay(delta: StatsDelta): void {
       counts.addEvent(event, 'window', m * MINUTE_MS);
     }
     delta.byMinute.set(m, counts);
+    const position = await store.position(partition);
+    await store.apply({
+      partition,
+      fromOffset: position.nextOffset,
+      nextOffset: position.nextOffset + EVENTS_PER_MINUTE,
+      delta,
+      newIds: [],
+      redelivered: 0,
+      duplicates: 0,
+    });
   }
 }
 
