@@ -7,12 +7,14 @@ import { pino } from 'pino';
 import { createHttpApp } from '../internal/http/app.js';
 import { startHttpServer } from '../internal/http/server.js';
 import type { BatchPlan, PartitionKey, PartitionPosition } from '../internal/stats/batch-plan.js';
+import { Counts } from '../internal/stats/counts.js';
 import { MINUTE_MS, MinuteCounts } from '../internal/stats/minute-buckets.js';
 import { StatsDelta } from '../internal/stats/stats-delta.js';
 import { FollowedView, type LoadedRow } from '../internal/store/cassandra/followed-view.js';
 import { EMPTY_STATICS } from '../internal/store/cassandra/partition-rows.js';
 import { MemoryStatsStore } from '../internal/store/memory-store.js';
 import type { StatsStore } from '../internal/store/stats-store.js';
+import type { RecentChange } from '../internal/wikimedia/event-schema.js';
 
 export const USERS = 1_000_000;
 export const DOMAINS = 1_000;
@@ -21,6 +23,14 @@ const TYPES = ['edit', 'categorize', 'log', 'new', 'external', '142'];
 /** Minutes of window buckets, each with this many distinct users: the live stream's order of size. */
 const MINUTES = 60;
 const USERS_PER_MINUTE = 1_500;
+/**
+ * The memory store also holds 24 hours of window buckets at the live stream's rate (50 events/s,
+ * 3,000 a minute), pages drawn heavy-tailed from 5,000,000 titles: what `?window=24h` and
+ * `/stats/pages` are bounded by.
+ */
+const DAY_MINUTES = 24 * 60;
+const EVENTS_PER_MINUTE = 3_000;
+const TITLES = 5_000_000;
 
 /** Deterministic, so every run serves the same data. */
 function random(seed: number): () => number {
@@ -45,19 +55,37 @@ async function memoryStore(): Promise<StatsStore> {
   const perPlan = 50_000;
   for (let from = 0; from < USERS; from += perPlan) {
     const delta = new StatsDelta();
+    const now = Date.now();
     for (let i = from; i < Math.min(USERS, from + perPlan); i++) {
       const n = userCount(i);
-      delta.byUser.set(userName(i), n);
+      const user = userName(i);
+      delta.byUser.set(user, n);
       delta.total += n;
-      if (i % 50 === 0) delta.bots += n;
-      else delta.humans += n;
       const domain = domainName(Math.floor(rand() ** 3 * DOMAINS));
       delta.byDomain.set(domain, (delta.byDomain.get(domain) ?? 0) + n);
       const type = TYPES[i % TYPES.length] as string;
       delta.byType.set(type, (delta.byType.get(type) ?? 0) + n);
+      // Every other kind a user has: one wiki and one type each here, bytes, first and last seen.
+      delta.addPair('domain_user', domain, user, n);
+      delta.addPair('domain_type', domain, type, n);
+      delta.addPair('type_user', type, user, n);
+      const added = Math.floor(rand() * 2_000 * n);
+      const removed = Math.floor(rand() * 500 * n);
+      delta.addCount('user_added', user, added);
+      delta.addCount('user_removed', user, removed);
+      delta.addCount('domain_added', domain, added);
+      delta.addCount('domain_removed', domain, removed);
+      const first = now - Math.floor(rand() * 30 * 86_400_000);
+      delta.addCount('user_first', user, first);
+      delta.addCount('user_last', user, first + Math.floor(rand() * (now - first)));
+      delta.addCount('domain_last', domain, now);
+      if (i % 50 === 0) {
+        delta.bots += n;
+        delta.addCount('user_bot', user, n);
+        delta.addCount('domain_bot', domain, n);
+      } else delta.humans += n;
     }
-    delta.lastEventMs = Date.now();
-    if (from === 0) addMinutes(delta);
+    delta.lastEventMs = now;
     const partition: PartitionKey = { topic: 'wikipedia.changes', partition: (from / perPlan) % PARTITIONS };
     const position: PartitionPosition = await store.position(partition);
     const plan: BatchPlan = {
@@ -71,6 +99,7 @@ async function memoryStore(): Promise<StatsStore> {
     };
     await store.apply(plan);
   }
+  await addDay(store);
   return store;
 }
 
@@ -121,6 +150,43 @@ async function cassandraView(): Promise<StatsStore> {
     ping: async () => {},
     close: async () => {},
   };
+}
+
+/**
+ * 24 hours of synthetic events, counted per minute as StatsDelta counts real ones, one plan per
+ * minute as the consumer applies them (window counts only: the all-time counts are filled above).
+ */
+async function addDay(store: MemoryStatsStore): Promise<void> {
+  const newest = Math.floor(Date.now() / MINUTE_MS);
+  const partition: PartitionKey = { topic: 'wikipedia.changes', partition: 0 };
+  for (let m = newest - DAY_MINUTES + 1; m <= newest; m++) {
+    const delta = new StatsDelta();
+    const counts = new Counts();
+    for (let j = 0; j < EVENTS_PER_MINUTE; j++) {
+      const i = Math.floor(rand() ** 2 * USERS);
+      const old = Math.floor(rand() * 50_000);
+      const event: RecentChange = {
+        meta: { id: '', dt: '', domain: domainName(Math.floor(rand() ** 3 * DOMAINS)) },
+        type: TYPES[j % TYPES.length] as string,
+        user: userName(i),
+        bot: i % 50 === 0,
+        title: `Page ${Math.floor(rand() ** 4 * TITLES).toString(36)}`,
+        length: { old, new: old + Math.floor(rand() * 2_000) - 700 },
+      } as RecentChange;
+      counts.addEvent(event, 'window', m * MINUTE_MS);
+    }
+    delta.byMinute.set(m, counts);
+    const position = await store.position(partition);
+    await store.apply({
+      partition,
+      fromOffset: position.nextOffset,
+      nextOffset: position.nextOffset + EVENTS_PER_MINUTE,
+      delta,
+      newIds: [],
+      redelivered: 0,
+      duplicates: 0,
+    });
+  }
 }
 
 function addMinutes(delta: StatsDelta): void {
@@ -186,7 +252,7 @@ async function serveStats(): Promise<void> {
     return { rss: m.rss, heapUsed: m.heapUsed };
   };
   process.stdout.write(
-    `READY ${JSON.stringify({ port: server.port, fillMs, users: sample.distinctUsers, domains: sample.distinctDomains, ...memory() })}\n`,
+    `READY ${JSON.stringify({ port: server.port, fillMs, users: sample.distinctUsers, domains: sample.distinctDomains, topDomain: sample.byDomain[0]?.[0], topUser: sample.byUser[0]?.[0], ...memory() })}\n`,
   );
   setInterval(() => process.stdout.write(`MEM ${JSON.stringify(memory())}\n`), 250).unref();
   process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));

@@ -7,6 +7,7 @@ import { loadConfig } from '../config/config.js';
 import { restoreMemoryStore } from '../consumer/memory-store-checkpoint.js';
 import { WikistreamError } from '../errors.js';
 import { producerCheckpointSchema } from '../producer/producer-checkpoint-schema.js';
+import { pairKey } from '../stats/counts.js';
 import { MemoryStatsStore } from '../store/memory-store.js';
 import { CheckpointFile } from './checkpoint-file.js';
 import { memoryStoreSnapshotSchema } from './memory-store-snapshot-schema.js';
@@ -56,6 +57,23 @@ function storeSnapshot() {
         ['Bob', 1],
       ],
       byType: [['edit', 3]],
+      // The count kinds of the drill-downs (counts.ts), pair keys as pairKey() writes them.
+      kinds: [
+        ['domain_user', [[pairKey('en.wikipedia.org', 'Alice'), 2]]],
+        ['user_first', [['Alice', 1_784_293_200_552]]],
+      ],
+      coarse: [
+        {
+          startMs: 1_784_290_800_000,
+          total: 1,
+          bots: 0,
+          humans: 1,
+          byDomain: [['en.wikipedia.org', 1]],
+          byUser: [['Bob', 1]],
+          byType: [['edit', 1]],
+          kinds: [['page', [[pairKey('en.wikipedia.org', 'Main Page'), 1]]]],
+        },
+      ],
       minutes: [
         {
           startMs: 1_784_293_200_000,
@@ -93,6 +111,12 @@ describe('CheckpointFile.read(schema)', () => {
     ['a null count', { byUser: [['Alice', null]] }, 'stats.byUser.0.1'],
     ['a count past 2^53', { bots: 2 ** 60 }, 'stats.bots'],
     ['a number as a key', { byDomain: [[7, 1]] }, 'stats.byDomain.0.0'],
+    [
+      'a pair kind with a key that does not split',
+      { kinds: [['domain_user', [['Alice', 2]]]] },
+      'stats.kinds',
+    ],
+    ['a kind with a string count', { kinds: [['user_added', [['Alice', '12']]]] }, 'stats.kinds.0.1.0.1'],
     [
       'a minute with a string count',
       { minutes: [{ ...storeSnapshot().stats.minutes[0], total: '3' }] },

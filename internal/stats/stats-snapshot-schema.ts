@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCountKind, PAIR_KINDS, splitPairKey } from './counts.js';
 import type { MinuteSnapshot } from './minute-buckets.js';
 import type { StatsSnapshot } from './stats-aggregate.js';
 
@@ -12,6 +13,24 @@ const count = z.int().nonnegative();
 
 const keyedCounts = z.array(z.tuple([z.string(), count]));
 
+/**
+ * The other count kinds (counts.ts). An unknown kind is kept out by the restore (a newer
+ * version's kind); a pair kind's keys must split, or the restore would throw far from the file.
+ */
+const kindCounts = z.array(z.tuple([z.string(), keyedCounts])).superRefine((kinds, ctx) => {
+  for (const [kind, entries] of kinds) {
+    if (!isCountKind(kind) || !PAIR_KINDS.has(kind)) continue;
+    for (const [key] of entries) {
+      try {
+        splitPairKey(key);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `kind ${kind} holds a key that is not a pair key` });
+        return;
+      }
+    }
+  }
+});
+
 const countsSnapshotSchema = z.object({
   total: count,
   bots: count,
@@ -19,6 +38,7 @@ const countsSnapshotSchema = z.object({
   byDomain: keyedCounts,
   byUser: keyedCounts,
   byType: keyedCounts,
+  kinds: kindCounts.optional(),
 });
 
 const minuteSnapshotSchema = countsSnapshotSchema.extend({
@@ -29,4 +49,5 @@ export const statsSnapshotSchema = countsSnapshotSchema.extend({
   rejected: count,
   lastEventMs: count,
   minutes: z.array(minuteSnapshotSchema).optional(),
+  coarse: z.array(minuteSnapshotSchema).optional(),
 }) satisfies z.ZodType<StatsSnapshot>;
