@@ -3,7 +3,15 @@ import type { Client } from 'cassandra-driver';
 import { WikistreamError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { BatchPlan, PartitionKey, PartitionPosition } from '../stats/batch-plan.js';
-import type { StatsView, StatsWindowView } from '../stats/stats-aggregate.js';
+import type {
+  DomainView,
+  DrillQuery,
+  PagesQuery,
+  PagesView,
+  StatsView,
+  StatsWindowView,
+  UserView,
+} from '../stats/stats-aggregate.js';
 import { Backoff } from '../wikimedia/backoff.js';
 import { toStoreError } from './cassandra/driver-errors.js';
 import type { FollowedView } from './cassandra/followed-view.js';
@@ -149,6 +157,18 @@ export class CassandraStatsStore implements StatsStore {
 
   async readWindow(minutes: number, limit: number): Promise<StatsWindowView> {
     return this.readyView().readWindow(minutes, limit);
+  }
+
+  async readDomain(domain: string, query: DrillQuery): Promise<DomainView | undefined> {
+    return this.readyView().readDomain(domain, query);
+  }
+
+  async readUser(user: string, query: DrillQuery): Promise<UserView | undefined> {
+    return this.readyView().readUser(user, query);
+  }
+
+  async readPages(query: PagesQuery): Promise<PagesView> {
+    return this.readyView().readPages(query);
   }
 
   async ping(): Promise<void> {

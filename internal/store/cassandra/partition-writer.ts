@@ -1,6 +1,7 @@
 import { type Client, types } from 'cassandra-driver';
 import { WikistreamError } from '../../errors.js';
 import type { BatchPlan, PartitionKey, PartitionPosition } from '../../stats/batch-plan.js';
+import type { CountKind } from '../../stats/counts.js';
 import { DedupWindow } from '../../stats/dedup-window.js';
 import type { MinuteCounts } from '../../stats/minute-buckets.js';
 import { PartitionLedger } from '../partition-ledger.js';
@@ -11,11 +12,11 @@ import { toStoreError } from './driver-errors.js';
 import type { Change } from './followed-view.js';
 import { pagedRows } from './paged-rows.js';
 import {
-  COUNT_KINDS,
   minuteSlotKey,
   type PartitionStatics,
   staticsFromRow,
   toNumber,
+  isRowKind,
   windowFromIdRows,
 } from './partition-rows.js';
 import type { Statements } from './statements.js';
@@ -24,7 +25,6 @@ const { localQuorum, localSerial } = types.consistencies;
 
 /** Keys per `IN` read: bounded so one read stays a modest single-partition slice. */
 const IN_CHUNK = 500;
-
 export interface PartitionWriterOptions {
   readonly client: Client;
   readonly cql: Statements;
@@ -193,9 +193,15 @@ export class PartitionWriter {
     const counts = new Map<string, number>();
     const minutes = new Map<number, { minute: number; counts: MinuteCounts }>();
     const reads: Array<Promise<void>> = [];
-    const maps = { domain: plan.delta.byDomain, user: plan.delta.byUser, type: plan.delta.byType };
-    for (const kind of COUNT_KINDS) {
-      for (const keys of chunks([...maps[kind].keys()], IN_CHUNK)) {
+    const keysByKind = new Map<CountKind, string[]>();
+    for (const [kind, key] of plan.delta.entries()) {
+      if (!isRowKind(kind)) continue;
+      const keys = keysByKind.get(kind);
+      if (keys) keys.push(key);
+      else keysByKind.set(kind, [key]);
+    }
+    for (const [kind, kindKeys] of keysByKind) {
+      for (const keys of chunks(kindKeys, IN_CHUNK)) {
         reads.push(
           client
             .execute(cql.keyRows, [topic, partition, kind, keys], { prepare: true, isIdempotent: true })

@@ -4,13 +4,13 @@ import type { Logger } from '../../log/logger.js';
 import { partitionId } from '../stats-store.js';
 import { decodeDelta, decodeMinute } from './delta-codec.js';
 import { toStoreError } from './driver-errors.js';
-import { type Change, FollowedView, type LoadedRow } from './followed-view.js';
+import { type Change, FollowedView, PartitionLoad } from './followed-view.js';
 import { pagedRows } from './paged-rows.js';
 import {
   CHANGE_RING,
-  COUNT_KINDS,
   changeSlotRanges,
   type PartitionStatics,
+  ROW_KINDS,
   staticsFromRow,
   toNumber,
 } from './partition-rows.js';
@@ -160,14 +160,17 @@ export class ViewFollower {
     return rs.rows.map((row) => row.get('kafka_partition') as number).sort((a, b) => a - b);
   }
 
-  /** Statics first, then rows: rows written meanwhile carry a version past the statics (see FollowedView). */
+  /**
+   * Statics first, then rows: rows written meanwhile carry a version past the statics (see
+   * FollowedView). Rows are folded as pages arrive (PartitionLoad), so a load holds one page and
+   * the window's buckets, not every minute row of the 24 hours.
+   */
   private async loadPartition(view: FollowedView, partition: number): Promise<void> {
     const { topic, cql } = this.options;
-    const statics = await this.readStatics(partition);
-    const rows: LoadedRow[] = [];
-    for (const kind of COUNT_KINDS) {
+    const loading = new PartitionLoad(await this.readStatics(partition), this.options.now);
+    for (const kind of ROW_KINDS) {
       for await (const row of this.pages(cql.kindRows, [topic, partition, kind])) {
-        rows.push({
+        loading.add({
           kind,
           key: row.get('key') as string,
           count: toNumber(row.get('events')),
@@ -176,14 +179,14 @@ export class ViewFollower {
       }
     }
     for await (const row of this.pages(cql.kindRows, [topic, partition, 'minute'])) {
-      rows.push({
+      loading.add({
         kind: 'minute',
         minute: toNumber(row.get('seq')),
         counts: decodeMinute(row.get('value') as string),
         version: toNumber(row.get('version')),
       });
     }
-    view.load(partitionId({ topic, partition }), statics, rows);
+    view.add(partitionId({ topic, partition }), loading);
   }
 
   /** Applies the batches written since the view last looked, in order. */
