@@ -15,6 +15,7 @@ const options = { newClient: () => fake.client(), keyspace: 'wikistream', log };
 
 runStoreContract('cassandra store over an in-process fake keyspace', cassandraWorld(options), {
   sharedState: true,
+  countKinds: true,
 });
 
 describe('CassandraStatsStore (over the fake keyspace)', () => {

@@ -3,7 +3,13 @@ import type { BatchPlan } from '../../stats/batch-plan.js';
 import { COUNT_KINDS, type CountKind, combine } from '../../stats/counts.js';
 import { FUTURE_SLACK_MS, MINUTE_MS, MinuteCounts } from '../../stats/minute-buckets.js';
 import { encodeDelta, encodeMinute } from './delta-codec.js';
-import { changeSlotKey, idSlotKey, minuteSlotKey, isRowKind, type PartitionStatics } from './partition-rows.js';
+import {
+  changeSlotKey,
+  idSlotKey,
+  isRowKind,
+  minuteSlotKey,
+  type PartitionStatics,
+} from './partition-rows.js';
 import type { Statements } from './statements.js';
 
 /**

@@ -10,10 +10,10 @@ import { type ApplyBatch, buildApplyBatch, rowKey, type TouchedRows } from './ap
 import { decodeDelta, decodeMinute } from './delta-codec.js';
 import { type Change, FollowedView, type LoadedRow } from './followed-view.js';
 import {
-  COUNT_KINDS,
   changeSlotRanges,
   minuteSlotKey,
   type PartitionStatics,
+  ROW_KINDS,
   staticsFromRow,
   windowFromIdRows,
 } from './partition-rows.js';
@@ -83,7 +83,7 @@ class PartitionTable {
 
   touched(plan: BatchPlan): TouchedRows {
     const counts = new Map<string, number>();
-    for (const kind of COUNT_KINDS) {
+    for (const kind of ROW_KINDS) {
       for (const [key, cells] of this.ofKind(kind)) counts.set(rowKey(kind, key), cells.count ?? 0);
     }
     const minutes = new Map<number, { minute: number; counts: ReturnType<typeof decodeMinute> }>();
@@ -97,7 +97,7 @@ class PartitionTable {
 
   loadedRows(): LoadedRow[] {
     const rows: LoadedRow[] = [];
-    for (const kind of COUNT_KINDS) {
+    for (const kind of ROW_KINDS) {
       for (const [key, c] of this.ofKind(kind)) {
         rows.push({ kind, key, count: c.count as number, version: c.version as number });
       }
@@ -308,6 +308,8 @@ describe('FollowedView over the rows buildApplyBatch writes', () => {
       ...first,
       byUser: first.byUser.slice(0, 5),
       byDomain: first.byDomain.slice(0, 5),
+      bytesByUser: first.bytesByUser.slice(0, 5),
+      bytesByDomain: first.bytesByDomain.slice(0, 5),
     });
     await writer.write(events.slice(20, 40), 20);
     follow(view, ID, table);

@@ -12,11 +12,11 @@ import { toStoreError } from './driver-errors.js';
 import type { Change } from './followed-view.js';
 import { pagedRows } from './paged-rows.js';
 import {
+  isRowKind,
   minuteSlotKey,
   type PartitionStatics,
   staticsFromRow,
   toNumber,
-  isRowKind,
   windowFromIdRows,
 } from './partition-rows.js';
 import type { Statements } from './statements.js';
