@@ -137,6 +137,18 @@ describe('per-minute window counts', () => {
     expect(aggregate.view(10).total).toBe(2);
   });
 
+  it('a checkpoint whose last event time was pinned in the future by one bad event recovers', () => {
+    const now = Date.parse('2026-03-01T12:00:30Z');
+    const pinned = aggregateOf([event('a', new Date(now - 1_000), 'now.org', 'u')], () => now).snapshot();
+    pinned.lastEventMs = Date.parse('9999-12-31T00:00:00Z'); // written by a version without the guard
+    const restored = StatsAggregate.fromSnapshot(pinned, { now: () => now });
+    expect(restored.view(10).lastEventAt).toBeNull();
+    const later = new StatsDelta(now);
+    later.add(event('b', new Date(now), 'now.org', 'u'));
+    restored.apply(later);
+    expect(restored.view(10).lastEventAt).toBe(new Date(now).toISOString());
+  });
+
   it('survives a checkpoint round trip, and loads checkpoints written before windows', () => {
     const start = Date.parse('2026-02-02T10:00:00Z');
     const events = Array.from({ length: 30 }, (_, i) =>

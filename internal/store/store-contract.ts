@@ -279,6 +279,16 @@ export function runStoreContract(
       expect(view.total).toBe(16);
       const newest = Math.max(...realEvents(0, 15).map((e) => Date.parse(e.meta.dt)));
       expect(view.lastEventAt).toBe(new Date(newest).toISOString());
+      if (!options.countKinds) return;
+      const name = future.user as string;
+      const theirs = realEvents(0, 15).filter((e) => e.user === name);
+      const user = await store.readUser?.(name, { limit: 10 });
+      expect(user?.total).toBe(theirs.length + 1);
+      expect(user?.lastSeen).toBe(
+        new Date(Math.max(...theirs.map((e) => Date.parse(e.meta.dt)))).toISOString(),
+      );
+      const domain = await store.readDomain?.(future.meta.domain, { limit: 10 });
+      expect(domain?.lastEventAt?.startsWith('9999')).toBe(false);
     });
 
     describe.skipIf(!options.countKinds)(
