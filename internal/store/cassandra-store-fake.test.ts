@@ -47,6 +47,23 @@ describe('CassandraStatsStore (over the fake keyspace)', () => {
     await store.close();
   });
 
+  it('a user name Cassandra cannot store as is (a lone surrogate) keeps counting, batch after batch', async () => {
+    const cluster = new FakeCassandra('wikistream');
+    const open = () => openCassandraStore({ ...options, newClient: () => cluster.client() }, 'utf8');
+    const writer = await open();
+    const partition = { topic: 'utf8', partition: 0 };
+    const events = realEvents(0, 3).map((e) => ({ ...e, user: 'Bad\uD800name' }));
+    for (let i = 0; i < 3; i++) {
+      await writer.store.apply(await planFor(writer.store, partition, events.slice(i, i + 1), i));
+    }
+    expect((await writer.store.read(10)).byUser).toEqual([['Bad\uD800name', 3]]);
+    // Stored as UTF-8, the name comes back with U+FFFD; the count must not have been reset.
+    const reader = await open();
+    expect((await reader.store.read(10)).byUser).toEqual([['Bad\uFFFDname', 3]]);
+    expect((await reader.store.readUser('Bad\uFFFDname', { limit: 10 }))?.total).toBe(3);
+    await Promise.all([writer.store.close(), reader.store.close()]);
+  });
+
   it(`a view more than ${CHANGE_RING} batches behind reloads and is exact`, async () => {
     const cluster = new FakeCassandra('wikistream');
     const open = () => openCassandraStore({ ...options, newClient: () => cluster.client() }, 'busy');

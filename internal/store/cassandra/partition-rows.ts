@@ -59,6 +59,15 @@ export const EMPTY_STATICS: PartitionStatics = Object.freeze({
   lastEventMs: 0,
 });
 
+/**
+ * A text value as Cassandra keeps it: UTF-8, so a lone UTF-16 surrogate (legal in a JS string,
+ * hence in hostile JSON) is stored, and read back, as U+FFFD. Rows read by key are matched to
+ * the keys asked for through this form, or such a name would find no row and restart from zero.
+ */
+export function storedText(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
+}
+
 /** bigint columns arrive as `types.Long` (int as number); null reads as 0. */
 export function toNumber(value: unknown): number {
   if (value === null || value === undefined) return 0;

@@ -16,6 +16,7 @@ import {
   minuteSlotKey,
   type PartitionStatics,
   staticsFromRow,
+  storedText,
   toNumber,
   windowFromIdRows,
 } from './partition-rows.js';
@@ -202,12 +203,15 @@ export class PartitionWriter {
     }
     for (const [kind, kindKeys] of keysByKind) {
       for (const keys of chunks(kindKeys, IN_CHUNK)) {
+        const asked = new Map(keys.map((key) => [storedText(key), key]));
         reads.push(
           client
             .execute(cql.keyRows, [topic, partition, kind, keys], { prepare: true, isIdempotent: true })
             .then((rs) => {
-              for (const row of rs.rows)
-                counts.set(rowKey(kind, row.get('key') as string), toNumber(row.get('events')));
+              for (const row of rs.rows) {
+                const stored = row.get('key') as string;
+                counts.set(rowKey(kind, asked.get(stored) ?? stored), toNumber(row.get('events')));
+              }
             }),
         );
       }
