@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { planBatch } from '../../stats/batch-plan.js';
+import { pairKey } from '../../stats/counts.js';
 import { DedupWindow } from '../../stats/dedup-window.js';
 import { MINUTE_MS, MinuteCounts } from '../../stats/minute-buckets.js';
 import type { RecentChange } from '../../wikimedia/event-schema.js';
 import { buildApplyBatch, MAX_BATCH_STATEMENTS, rowKey } from './apply-batch.js';
 import { decodeDelta, decodeMinute } from './delta-codec.js';
-import { EMPTY_STATICS, type PartitionStatics } from './partition-rows.js';
+import { EMPTY_STATICS, type PartitionStatics, ROW_KINDS } from './partition-rows.js';
 import { statements } from './statements.js';
 
 const cql = statements('ks');
@@ -83,6 +84,48 @@ describe('buildApplyBatch', () => {
       ]),
     );
     expect(batch.statics).toMatchObject({ exists: true, nextOffset: 3, batches: 1, idsAdded: 3, total: 3 });
+  });
+
+  it('every all-time kind is one row, written by its rule: sums added, first seen min, last seen max', () => {
+    const statics: PartitionStatics = {
+      ...EMPTY_STATICS,
+      exists: true,
+      nextOffset: 5,
+      batches: 1,
+      idsAdded: 5,
+    };
+    const stored = Date.parse('2026-05-05T11:00:00.000Z');
+    const counts = new Map([
+      [rowKey('user_first', 'Alice'), stored],
+      [rowKey('user_last', 'Alice'), stored],
+      [rowKey('domain_user', pairKey('en.wikipedia.org', 'Alice')), 7],
+      [rowKey('user_added', 'Alice'), 100],
+    ]);
+    const early = {
+      ...event('e', 'Alice', 'en.wikipedia.org', '2026-05-05T10:00:00.000Z'),
+      length: { old: 10, new: 30 },
+    };
+    const late = {
+      ...event('l', 'Alice', 'en.wikipedia.org', '2026-05-05T11:30:00.000Z'),
+      length: { old: 50, new: 20 },
+    };
+    const { batch, of } = build([early, late], { statics, counts });
+    const rows = new Map(of(cql.count).map((p) => [`${p[4]}/${p[5]}`, p[0]]));
+    expect(rows.get('user_first/Alice')).toBe(Date.parse(early.meta.dt)); // older than stored: min
+    expect(rows.get('user_last/Alice')).toBe(Date.parse(late.meta.dt)); // newer than stored: max
+    expect(rows.get(`domain_user/${pairKey('en.wikipedia.org', 'Alice')}`)).toBe(9);
+    expect(rows.get('user_added/Alice')).toBe(120);
+    expect(rows.get('user_removed/Alice')).toBe(30);
+    expect(rows.get('domain_removed/en.wikipedia.org')).toBe(30);
+    expect(rows.get(`type_user/${pairKey('edit', 'Alice')}`)).toBe(2);
+    // Pages are kept in the minute rows only: no all-time row grows with every page ever edited.
+    expect([...rows.keys()].filter((k) => k.startsWith('page/'))).toEqual([]);
+    // Each kind the two events touch (no bot among them), once per key.
+    expect(new Set(of(cql.count).map((p) => p[4]))).toEqual(
+      new Set(ROW_KINDS.filter((k) => k !== 'domain_bot' && k !== 'user_bot')),
+    );
+    expect(rows.size).toBe(of(cql.count).length);
+    expect(batch.statics.total).toBe(2);
   });
 
   it("later batches: the condition is the plan's first offset; counts are current + delta, never increments", () => {

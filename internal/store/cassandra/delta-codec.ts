@@ -1,51 +1,43 @@
-import { MinuteCounts, type MinuteCountsLike } from '../../stats/minute-buckets.js';
+import { Counts, type CountsSnapshot, snapshotCounts } from '../../stats/counts.js';
 import { StatsDelta } from '../../stats/stats-delta.js';
 
 /**
  * JSON forms kept in `partition_state.value`: a batch's delta (the 'change' rows other instances
  * follow) and one minute's counts (the 'minute' rows). Short keys: a change row is written with
- * every batch, and user maps dominate its size.
+ * every batch, and user maps dominate its size. `k` holds every kind beyond domain/user/type
+ * (pair kinds keyed by `pairKey`); rows written before those kinds existed have no `k` and
+ * decode to the three rankings alone, so a rolling upgrade reads the old rows as they are.
  */
-interface MinuteJson {
+interface CountsJson {
   t: number;
   b: number;
   h: number;
   d: Array<[string, number]>;
   u: Array<[string, number]>;
   y: Array<[string, number]>;
+  k?: Array<[string, Array<[string, number]>]>;
 }
 
-interface DeltaJson {
-  t: number;
+interface DeltaJson extends CountsJson {
   r: number;
-  b: number;
-  h: number;
   l: number;
-  d: Array<[string, number]>;
-  u: Array<[string, number]>;
-  y: Array<[string, number]>;
-  m: Array<[number, MinuteJson]>;
+  m: Array<[number, CountsJson]>;
 }
 
-export function encodeMinute(counts: MinuteCountsLike): string {
-  return JSON.stringify(minuteJson(counts));
+export function encodeMinute(counts: Counts): string {
+  return JSON.stringify(countsJson(counts));
 }
 
-export function decodeMinute(text: string): MinuteCounts {
-  return minuteFrom(JSON.parse(text) as MinuteJson);
+export function decodeMinute(text: string): Counts {
+  return countsFrom(JSON.parse(text) as CountsJson);
 }
 
 export function encodeDelta(delta: StatsDelta): string {
   const json: DeltaJson = {
-    t: delta.total,
+    ...countsJson(delta),
     r: delta.rejected,
-    b: delta.bots,
-    h: delta.humans,
     l: delta.lastEventMs,
-    d: [...delta.byDomain],
-    u: [...delta.byUser],
-    y: [...delta.byType],
-    m: [...delta.byMinute].map(([minute, counts]) => [minute, minuteJson(counts)]),
+    m: [...delta.byMinute].map(([minute, counts]) => [minute, countsJson(counts)]),
   };
   return JSON.stringify(json);
 }
@@ -53,38 +45,32 @@ export function encodeDelta(delta: StatsDelta): string {
 export function decodeDelta(text: string): StatsDelta {
   const json = JSON.parse(text) as DeltaJson;
   const delta = new StatsDelta();
-  delta.total = json.t;
+  delta.merge(snapshotCounts(snapshotOf(json)));
   delta.rejected = json.r;
-  delta.bots = json.b;
-  delta.humans = json.h;
   delta.lastEventMs = json.l;
-  for (const [key, n] of json.d) delta.byDomain.set(key, n);
-  for (const [key, n] of json.u) delta.byUser.set(key, n);
-  for (const [key, n] of json.y) delta.byType.set(key, n);
-  for (const [minute, counts] of json.m) delta.byMinute.set(minute, minuteFrom(counts));
+  for (const [minute, counts] of json.m) delta.byMinute.set(minute, countsFrom(counts));
   return delta;
 }
 
-function minuteJson(counts: MinuteCountsLike): MinuteJson {
-  return {
-    t: counts.total,
-    b: counts.bots,
-    h: counts.humans,
-    d: [...counts.byDomain] as Array<[string, number]>,
-    u: [...counts.byUser] as Array<[string, number]>,
-    y: [...counts.byType] as Array<[string, number]>,
-  };
+function countsJson(counts: Counts): CountsJson {
+  const s = counts.snapshot();
+  const json: CountsJson = { t: s.total, b: s.bots, h: s.humans, d: s.byDomain, u: s.byUser, y: s.byType };
+  if (s.kinds !== undefined && s.kinds.length > 0) json.k = s.kinds;
+  return json;
 }
 
-function minuteFrom(json: MinuteJson): MinuteCounts {
-  const counts = new MinuteCounts();
-  counts.merge({
+function snapshotOf(json: CountsJson): CountsSnapshot {
+  return {
     total: json.t,
     bots: json.b,
     humans: json.h,
     byDomain: json.d,
     byUser: json.u,
     byType: json.y,
-  });
-  return counts;
+    ...(json.k === undefined ? {} : { kinds: json.k }),
+  };
+}
+
+function countsFrom(json: CountsJson): Counts {
+  return Counts.fromSnapshot(snapshotOf(json));
 }

@@ -1,19 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { type BatchPlan, type PartitionKey, planBatch } from '../../stats/batch-plan.js';
 import { DedupWindow } from '../../stats/dedup-window.js';
+import { MINUTE_MS, MinuteCounts } from '../../stats/minute-buckets.js';
 import type { RecentChange } from '../../wikimedia/event-schema.js';
 import { MemoryStatsStore } from '../memory-store.js';
 import { PartitionLedger } from '../partition-ledger.js';
 import { partitionId } from '../stats-store.js';
-import { realEvents } from '../store-contract.js';
+import { exploreEvents, realEvents } from '../store-contract.js';
 import { type ApplyBatch, buildApplyBatch, rowKey, type TouchedRows } from './apply-batch.js';
 import { decodeDelta, decodeMinute } from './delta-codec.js';
-import { type Change, FollowedView, type LoadedRow } from './followed-view.js';
+import { type Change, FollowedView, type LoadedRow, PartitionLoad } from './followed-view.js';
 import {
-  COUNT_KINDS,
   changeSlotRanges,
+  EMPTY_STATICS,
   minuteSlotKey,
   type PartitionStatics,
+  ROW_KINDS,
   staticsFromRow,
   windowFromIdRows,
 } from './partition-rows.js';
@@ -83,7 +85,7 @@ class PartitionTable {
 
   touched(plan: BatchPlan): TouchedRows {
     const counts = new Map<string, number>();
-    for (const kind of COUNT_KINDS) {
+    for (const kind of ROW_KINDS) {
       for (const [key, cells] of this.ofKind(kind)) counts.set(rowKey(kind, key), cells.count ?? 0);
     }
     const minutes = new Map<number, { minute: number; counts: ReturnType<typeof decodeMinute> }>();
@@ -97,7 +99,7 @@ class PartitionTable {
 
   loadedRows(): LoadedRow[] {
     const rows: LoadedRow[] = [];
-    for (const kind of COUNT_KINDS) {
+    for (const kind of ROW_KINDS) {
       for (const [key, c] of this.ofKind(kind)) {
         rows.push({ kind, key, count: c.count as number, version: c.version as number });
       }
@@ -244,6 +246,62 @@ describe('FollowedView over the rows buildApplyBatch writes', () => {
     );
   });
 
+  it('a raced load then the feed: every drill-down, 24 h window and page list as the memory store', async () => {
+    const table = new PartitionTable();
+    const writer = new Writer(table, P, 32);
+    const events = exploreEvents(); // three hours of event time, so the 10-minute buckets matter
+    await writer.write(events.slice(0, 120), 0);
+    const staticsBefore = table.readStatics();
+    await writer.write(events.slice(120, 200), 120); // lands between the statics and the rows
+    const view = new FollowedView();
+    view.load(ID, staticsBefore, table.loadedRows());
+    follow(view, ID, table);
+    await writer.write(events.slice(200), 200);
+    follow(view, ID, table);
+    const reference = writer.reference;
+    const limit = Number.POSITIVE_INFINITY;
+    expect(view.read(limit)).toEqual(await reference.read(limit));
+    for (const minutes of [1, 60, 90, 24 * 60]) {
+      expect(view.readWindow(minutes, limit)).toEqual(await reference.readWindow(minutes, limit));
+      expect(view.readPages({ minutes, limit })).toEqual(await reference.readPages({ minutes, limit }));
+    }
+    const domains = new Set(events.map((e) => e.meta.domain));
+    const users = new Set(events.flatMap((e) => (e.user === undefined ? [] : [e.user])));
+    expect(users.has('__proto__')).toBe(true);
+    for (const query of [{ limit }, { limit, minutes: 90 }]) {
+      for (const domain of domains) {
+        expect(view.readDomain(domain, query)).toEqual(await reference.readDomain(domain, query));
+      }
+      for (const user of users) {
+        expect(view.readUser(user, query)).toEqual(await reference.readUser(user, query));
+      }
+    }
+  });
+
+  it('a load keeps at most the 24 h window of minute rows, folded into its buckets', () => {
+    const newest = Math.floor(Date.now() / MINUTE_MS) - 5;
+    const loading = new PartitionLoad({ ...EMPTY_STATICS, exists: true, nextOffset: 10, batches: 1 });
+    const minuteRow = (minute: number) => {
+      const counts = new MinuteCounts();
+      counts.addCount('domain', 'en.wikipedia.org', 1);
+      counts.total = 1;
+      counts.humans = 1;
+      return { kind: 'minute' as const, minute, counts, version: 10 };
+    };
+    // Every minute of 26 hours, and a ring slot last written three days ago, in slot order.
+    const minutes = [newest - 3 * 1440, ...Array.from({ length: 26 * 60 }, (_, i) => newest - i)];
+    for (const minute of minutes.sort((a, b) => (a % 2048) - (b % 2048))) loading.add(minuteRow(minute));
+    const snapshot = loading.snapshot();
+    expect(snapshot.minutes?.length).toBe(60);
+    expect(snapshot.coarse?.length).toBeLessThanOrEqual(145);
+    const view = new FollowedView();
+    view.add(ID, loading);
+    const day = view.readWindow(24 * 60, 10);
+    const fromMinute = Date.parse(day.from as string) / MINUTE_MS;
+    expect(day.total).toBe(newest - fromMinute + 1); // one a minute, nothing older than the window
+    expect(view.readWindow(60, 10).total).toBe(60);
+  });
+
   it("this instance's own batches and the feed's are applied once, whichever comes first", async () => {
     const table = new PartitionTable();
     const writer = new Writer(table, P, 32);
@@ -308,6 +366,8 @@ describe('FollowedView over the rows buildApplyBatch writes', () => {
       ...first,
       byUser: first.byUser.slice(0, 5),
       byDomain: first.byDomain.slice(0, 5),
+      bytesByUser: first.bytesByUser.slice(0, 5),
+      bytesByDomain: first.bytesByDomain.slice(0, 5),
     });
     await writer.write(events.slice(20, 40), 20);
     follow(view, ID, table);

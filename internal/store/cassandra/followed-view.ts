@@ -1,20 +1,26 @@
-import { MINUTE_MS, type MinuteCounts } from '../../stats/minute-buckets.js';
+import type { CountKind, CountsLike } from '../../stats/counts.js';
+import { MinuteWindow } from '../../stats/minute-buckets.js';
 import {
+  type DomainView,
+  type DrillQuery,
+  type PagesQuery,
+  type PagesView,
   StatsAggregate,
   type StatsSnapshot,
   type StatsView,
   type StatsWindowView,
+  type UserView,
 } from '../../stats/stats-aggregate.js';
 import { StatsDelta } from '../../stats/stats-delta.js';
-import type { CountKind, PartitionStatics } from './partition-rows.js';
+import type { PartitionStatics } from './partition-rows.js';
 
-/** A 'domain'/'user'/'type' row as loaded, or a 'minute' row decoded. */
+/** A `(kind, key) -> events` row as loaded, or a 'minute' row decoded. */
 export type LoadedRow =
   | { readonly kind: CountKind; readonly key: string; readonly count: number; readonly version: number }
   | {
       readonly kind: 'minute';
       readonly minute: number;
-      readonly counts: MinuteCounts;
+      readonly counts: CountsLike;
       readonly version: number;
     };
 
@@ -57,8 +63,11 @@ export class FollowedView {
   private readonly views = new Map<number, StatsView>();
   private viewsVersion = -1;
 
+  private readonly now: () => number;
+
   constructor(options: { now?: () => number } = {}) {
-    this.stats = new StatsAggregate(options);
+    this.now = options.now ?? Date.now;
+    this.stats = new StatsAggregate({ now: this.now });
   }
 
   has(partition: string): boolean {
@@ -80,46 +89,17 @@ export class FollowedView {
    * and changes nothing when the partition is already followed (it was added meanwhile).
    */
   load(partition: string, statics: PartitionStatics, rows: Iterable<LoadedRow>): boolean {
+    const loading = new PartitionLoad(statics, this.now);
+    for (const row of rows) loading.add(row);
+    return this.add(partition, loading);
+  }
+
+  /** Adds a partition whose rows were gathered in `loading`; as `load`. */
+  add(partition: string, loading: PartitionLoad): boolean {
     if (this.cursors.has(partition)) return false;
-    const snapshot: StatsSnapshot = {
-      total: statics.total,
-      rejected: statics.rejected,
-      bots: statics.bots,
-      humans: statics.humans,
-      lastEventMs: statics.lastEventMs,
-      byDomain: [],
-      byUser: [],
-      byType: [],
-      minutes: [],
-    };
-    const ahead = new Map<string, number>();
-    for (const row of rows) {
-      if (row.version > statics.nextOffset) ahead.set(aheadKey(row), row.version);
-      switch (row.kind) {
-        case 'domain':
-          snapshot.byDomain.push([row.key, row.count]);
-          break;
-        case 'user':
-          snapshot.byUser.push([row.key, row.count]);
-          break;
-        case 'type':
-          snapshot.byType.push([row.key, row.count]);
-          break;
-        case 'minute':
-          snapshot.minutes?.push({
-            startMs: row.minute * MINUTE_MS,
-            total: row.counts.total,
-            bots: row.counts.bots,
-            humans: row.counts.humans,
-            byDomain: [...row.counts.byDomain],
-            byUser: [...row.counts.byUser],
-            byType: [...row.counts.byType],
-          });
-          break;
-      }
-    }
-    this.stats.apply(snapshot);
+    this.stats.apply(loading.snapshot());
     this.version++;
+    const { statics, ahead } = loading;
     this.cursors.set(partition, { offset: statics.nextOffset, seq: statics.batches, ahead });
     return true;
   }
@@ -169,6 +149,67 @@ export class FollowedView {
   readWindow(minutes: number, limit: number): StatsWindowView {
     return this.stats.windowView(minutes, limit);
   }
+
+  readDomain(domain: string, query: DrillQuery): DomainView | undefined {
+    return this.stats.domainView(domain, query);
+  }
+
+  readUser(user: string, query: DrillQuery): UserView | undefined {
+    return this.stats.userView(user, query);
+  }
+
+  readPages(query: PagesQuery): PagesView {
+    return this.stats.pagesView(query);
+  }
+}
+
+/**
+ * One partition's rows gathered for `FollowedView.add`, folded as they arrive: all-time rows by
+ * kind, minute rows into a MinuteWindow of their own, so a load holds at most the window's
+ * buckets (60 minutes and 145 ten-minute buckets), never every minute row of the 24 hours, and
+ * drops rows too old for any window (a ring slot not yet reused).
+ */
+export class PartitionLoad {
+  /** Rows with a version past the statics (see Cursor.ahead). */
+  readonly ahead = new Map<string, number>();
+  private readonly kinds = new Map<CountKind, Array<[string, number]>>();
+  private readonly minutes: MinuteWindow;
+
+  constructor(
+    readonly statics: PartitionStatics,
+    now: () => number = Date.now,
+  ) {
+    this.minutes = new MinuteWindow(now);
+  }
+
+  add(row: LoadedRow): void {
+    if (row.version > this.statics.nextOffset) this.ahead.set(aheadKey(row), row.version);
+    if (row.kind === 'minute') {
+      this.minutes.merge(row.minute, row.counts);
+      return;
+    }
+    const list = this.kinds.get(row.kind);
+    if (list) list.push([row.key, row.count]);
+    else this.kinds.set(row.kind, [[row.key, row.count]]);
+  }
+
+  snapshot(): StatsSnapshot {
+    const { statics } = this;
+    const windows = this.minutes.snapshot();
+    return {
+      total: statics.total,
+      rejected: statics.rejected,
+      bots: statics.bots,
+      humans: statics.humans,
+      lastEventMs: statics.lastEventMs,
+      byDomain: this.kinds.get('domain') ?? [],
+      byUser: this.kinds.get('user') ?? [],
+      byType: this.kinds.get('type') ?? [],
+      kinds: [...this.kinds].filter(([kind]) => kind !== 'domain' && kind !== 'user' && kind !== 'type'),
+      minutes: windows.minutes,
+      coarse: windows.coarse,
+    };
+  }
 }
 
 function aheadKey(row: LoadedRow): string {
@@ -185,9 +226,9 @@ function withoutLoaded(change: Change, ahead: ReadonlyMap<string, number>): Stat
   out.bots = from.bots;
   out.humans = from.humans;
   out.lastEventMs = from.lastEventMs;
-  for (const [key, n] of from.byDomain) if (!loaded(`domain\u0000${key}`)) out.byDomain.set(key, n);
-  for (const [key, n] of from.byUser) if (!loaded(`user\u0000${key}`)) out.byUser.set(key, n);
-  for (const [key, n] of from.byType) if (!loaded(`type\u0000${key}`)) out.byType.set(key, n);
+  for (const [kind, key, n] of from.entries()) {
+    if (!loaded(`${kind}\u0000${key}`)) out.addCount(kind, key, n);
+  }
   for (const [minute, counts] of from.byMinute) {
     if (!loaded(`minute\u0000${minute}`)) out.byMinute.set(minute, counts);
   }

@@ -1,3 +1,5 @@
+import { ALL_TIME_KINDS, type CountKind } from '../../stats/counts.js';
+
 /**
  * How a Kafka partition's state maps onto `partition_state` rows (db/migrations/001-stats.cql):
  * kinds, ring slots, and the static columns read back as numbers.
@@ -5,11 +7,24 @@
 
 /** The change feed keeps this many batches per partition; a view further behind reloads. */
 export const CHANGE_RING = 1024;
-/** Minute slots: twice the 60 minutes kept for windows, so a slot is reused only for a dead minute. */
-export const MINUTE_RING = 128;
+/**
+ * Minute slots: more than the 24 hours (1,440 minutes, plus the 10-minute rounding of the oldest
+ * bucket) kept for windows, so a slot is reused only for a minute out of every window. Keys are
+ * four digits; rows of the former 128-slot ring (three-digit keys) hold disjoint counts of their
+ * own minute, so they are read as they are and simply age out of the windows.
+ */
+export const MINUTE_RING = 2048;
 
-export type CountKind = 'domain' | 'user' | 'type';
-export const COUNT_KINDS: readonly CountKind[] = ['domain', 'user', 'type'];
+/**
+ * The kinds kept as `(kind, key) -> events` rows: every all-time kind of the model (pages are
+ * kept only inside the 'minute' rows, since windows are all they are read for).
+ */
+export const ROW_KINDS: readonly CountKind[] = ALL_TIME_KINDS;
+const ROW_KIND_SET: ReadonlySet<CountKind> = new Set(ROW_KINDS);
+
+export function isRowKind(kind: CountKind): boolean {
+  return ROW_KIND_SET.has(kind);
+}
 
 /** The part of a driver row we read; `types.Row` fits, so do plain test objects. */
 export interface RowLike {
@@ -43,6 +58,15 @@ export const EMPTY_STATICS: PartitionStatics = Object.freeze({
   humans: 0,
   lastEventMs: 0,
 });
+
+/**
+ * A text value as Cassandra keeps it: UTF-8, so a lone UTF-16 surrogate (legal in a JS string,
+ * hence in hostile JSON) is stored, and read back, as U+FFFD. Rows read by key are matched to
+ * the keys asked for through this form, or such a name would find no row and restart from zero.
+ */
+export function storedText(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
+}
 
 /** bigint columns arrive as `types.Long` (int as number); null reads as 0. */
 export function toNumber(value: unknown): number {
@@ -82,7 +106,7 @@ export function changeSlotKey(batch: number): string {
 }
 
 export function minuteSlotKey(minute: number): string {
-  return String(minute % MINUTE_RING).padStart(3, '0');
+  return String(minute % MINUTE_RING).padStart(4, '0');
 }
 
 export function idSlotKey(seq: number, ringSize: number): string {

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { type Client, errors, type QueryOptions, type types } from 'cassandra-driver';
-import { vi } from 'vitest';
+import { expect, vi } from 'vitest';
 import type { Logger } from '../../../log/logger.js';
+import type { RecentChange } from '../../../wikimedia/event-schema.js';
 import { CassandraStatsStore, type CassandraStoreOptions } from '../../cassandra-store.js';
+import type { StatsStore } from '../../stats-store.js';
 import { CONTRACT_DEDUP_WINDOW, type StoreInstance, type StoreWorld } from '../../store-contract.js';
 
 type BatchFn = (
@@ -79,4 +81,33 @@ export function cassandraWorld(options: CassandraWorldOptions): () => Promise<St
       },
     };
   };
+}
+
+/**
+ * Two stores answer every read alike over `events`' wikis and users: all time, windows to 24 h,
+ * drill-downs and pages. For views that must agree (a reader that loaded and followed vs the writer).
+ */
+export async function expectSameAnswers(
+  store: StatsStore,
+  reference: StatsStore,
+  events: readonly RecentChange[],
+): Promise<void> {
+  const limit = Number.POSITIVE_INFINITY;
+  expect(await store.read(limit)).toEqual(await reference.read(limit));
+  for (const minutes of [1, 60, 90, 24 * 60]) {
+    expect(await store.readWindow?.(minutes, limit)).toEqual(await reference.readWindow?.(minutes, limit));
+    expect(await store.readPages?.({ minutes, limit })).toEqual(
+      await reference.readPages?.({ minutes, limit }),
+    );
+  }
+  const domains = new Set(events.map((e) => e.meta.domain));
+  const users = new Set(events.flatMap((e) => (e.user === undefined ? [] : [e.user])));
+  for (const query of [{ limit }, { limit, minutes: 90 }]) {
+    for (const domain of domains) {
+      expect(await store.readDomain?.(domain, query)).toEqual(await reference.readDomain?.(domain, query));
+    }
+    for (const user of users) {
+      expect(await store.readUser?.(user, query)).toEqual(await reference.readUser?.(user, query));
+    }
+  }
 }

@@ -29,8 +29,8 @@ const BIGINT = new Set([
 /**
  * An in-process stand-in for one Cassandra keyspace, answering exactly the statements
  * `statements(keyspace)` and the schema check send, with the semantics the store relies on:
- * static columns per partition, clustering order by (kind, key), paging, `IN`, key ranges, and a
- * conditional batch applied whole or not at all. Values come back as the driver returns them
+ * static columns per partition, clustering order by (kind, key), paging, `IN`, key ranges, a
+ * conditional batch applied whole or not at all, and text keys stored as UTF-8. Values come back as the driver returns them
  * (bigint as `types.Long`). It runs the store's own code paths (locks, cached positions, the
  * compare-and-set outcomes, paging, the change feed) through the contract suite on every run;
  * the real database is the gated suite's job (cassandra-store.test.ts).
@@ -75,7 +75,7 @@ export class FakeCassandra {
     }
     if (query === cql.kindRows) return page(this.rowsOf(part, params[2] as string), options);
     if (query === cql.keyRows) {
-      const keys = new Set(params[3] as string[]);
+      const keys = new Set((params[3] as string[]).map(storedText));
       return result(this.rowsOf(part, params[2] as string).filter((r) => keys.has(r.key as string)));
     }
     if (query === cql.changeRows) {
@@ -106,7 +106,8 @@ export class FakeCassandra {
     names.push('last_event_ms');
     for (const [i, name] of names.entries()) part.statics.set(name, params[i]);
     for (const { query, params: p = [] } of rest) {
-      const set = (kind: string, key: string, cells: Record<string, Value>) => {
+      const set = (kind: string, text: string, cells: Record<string, Value>) => {
+        const key = storedText(text);
         const row = part.rows.get(`${kind}\u0000${key}`) ?? new Map();
         for (const [column, value] of Object.entries(cells)) row.set(column, value);
         part.rows.set(`${kind}\u0000${key}`, row);
@@ -128,6 +129,11 @@ export class FakeCassandra {
       .sort()
       .map((k) => ({ ...Object.fromEntries(part.statics), ...rowOf(k, part) }));
   }
+}
+
+/** A text key as Cassandra keeps it: UTF-8, so a lone UTF-16 surrogate comes back as U+FFFD. */
+function storedText(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }
 
 function rowOf(clustering: string | undefined, part: Partition): Record<string, Value> {
