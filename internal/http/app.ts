@@ -9,6 +9,7 @@ import { WINDOW_RETENTION_MINUTES } from '../stats/minute-buckets.js';
 import type { StatsStore } from '../store/stats-store.js';
 import { defaultWebRoot, mountDashboard } from './dashboard-assets.js';
 import { renderStatsJson, renderWindowStatsJson } from './stats-json.js';
+import { mountStatsStream } from './stats-stream.js';
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 100_000;
@@ -71,6 +72,8 @@ export interface HttpDeps {
   readonly metrics?: Registry;
   /** Folder of the built dashboard; default `<repo>/dist/web` (see dashboard-assets.ts). */
   readonly webRoot?: string;
+  /** `/stats/stream` clients at most (STREAM_MAX_CLIENTS); default 1,000. */
+  readonly streamMaxClients?: number;
 }
 
 /**
@@ -120,6 +123,11 @@ export function createHttpApp(deps: HttpDeps): Hono {
     return c.body(renderStatsJson(view, limit), 200, JSON_HEADERS);
   });
 
+  mountStatsStream(app, {
+    render: (q) => app.request(`/stats?${q}`),
+    maxClients: deps.streamMaxClients,
+    log: deps.log,
+  });
   if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics));
   mountDashboard(app, deps.webRoot ?? defaultWebRoot());
 
