@@ -7,7 +7,18 @@ import type { RatePoint } from './rate-series.js';
  * to a screen reader. Bars are sized through the CSSOM (`style.width`), which the page's
  * Content-Security-Policy allows, unlike inline style attributes.
  */
-export function renderBars(table: HTMLTableElement, entries: ReadonlyArray<readonly [string, number]>): void {
+export interface BarLinks {
+  /** Where a click on the name goes (a drill-down of this page). */
+  readonly drill?: (name: string) => string;
+  /** A second, outside link beside the name (the user's page on the wiki). */
+  readonly outside?: (name: string) => { readonly href: string; readonly label: string } | undefined;
+}
+
+export function renderBars(
+  table: HTMLTableElement,
+  entries: ReadonlyArray<readonly [string, number]>,
+  links: BarLinks = {},
+): void {
   const body = table.tBodies[0] ?? table.createTBody();
   if (entries.length === 0) {
     const row = document.createElement('tr');
@@ -25,9 +36,10 @@ export function renderBars(table: HTMLTableElement, entries: ReadonlyArray<reado
     const header = document.createElement('th');
     header.scope = 'row';
     const label = document.createElement('span');
-    label.className = 'name';
-    label.textContent = name;
-    label.title = name;
+    label.className = 'label';
+    label.append(nameElement(name, links.drill?.(name)));
+    const outside = links.outside?.(name);
+    if (outside) label.append(outsideLink(outside.href, outside.label));
     const bar = document.createElement('span');
     bar.className = 'bar';
     bar.setAttribute('aria-hidden', 'true');
@@ -43,6 +55,33 @@ export function renderBars(table: HTMLTableElement, entries: ReadonlyArray<reado
     return row;
   });
   body.replaceChildren(...rows);
+}
+
+/**
+ * A name from the stream (user, wiki, page title), isolated with <bdi>: a name holding bidi
+ * controls (U+202E) must not reorder the text around it. A link when `href` is given.
+ */
+export function nameElement(name: string, href?: string): HTMLElement {
+  const bdi = document.createElement('bdi');
+  bdi.textContent = name;
+  const box = document.createElement(href === undefined ? 'span' : 'a');
+  if (box instanceof HTMLAnchorElement && href !== undefined) box.href = href;
+  box.className = 'name';
+  box.title = name;
+  box.append(bdi);
+  return box;
+}
+
+/** A link off this site (a wiki), with an accessible name saying where it goes. */
+export function outsideLink(href: string, label: string): HTMLAnchorElement {
+  const link = document.createElement('a');
+  link.href = href;
+  link.className = 'outside';
+  link.rel = 'noreferrer';
+  link.setAttribute('aria-label', label);
+  link.title = label;
+  link.textContent = '↗';
+  return link;
 }
 
 /** The SVG's coordinate box (see index.html): x 0..600 is `spanMs` ago..now, y 0..160 is top..0. */
