@@ -11,6 +11,7 @@ export const STREAM_KEEPALIVE_MS = 15_000;
 export const DEFAULT_STREAM_MAX_CLIENTS = 1_000;
 
 const KEEPALIVE_FRAME = Buffer.from(': keepalive\n\n');
+const WRITES_PER_TURN = 100;
 const CORS_HEADER = { 'access-control-allow-origin': '*' } as const;
 
 export interface StatsStreamOptions {
@@ -21,6 +22,8 @@ export interface StatsStreamOptions {
   readonly render: (query: string) => Response | Promise<Response>;
   /** Connected clients at most; one more gets a 503. */
   readonly maxClients?: number;
+  /** Silence after which a client gets a `: keepalive` comment; STREAM_KEEPALIVE_MS by default. */
+  readonly keepaliveMs?: number;
   readonly log?: Logger;
 }
 
@@ -35,7 +38,8 @@ interface Client {
   readonly group: QueryGroup;
   /** The frame last sent, compared by identity: a group makes a new frame only on a change. */
   sent: Buffer | undefined;
-  sentAt: number;
+  /** After its first view, sent on connect, a client waits a whole tick for the next. */
+  heldUntil: number;
   wroteAt: number;
 }
 
@@ -62,9 +66,12 @@ interface QueryGroup {
  */
 export function mountStatsStream(app: Hono, options: StatsStreamOptions): StatsStreamHandle {
   const maxClients = options.maxClients ?? DEFAULT_STREAM_MAX_CLIENTS;
+  const keepaliveMs = options.keepaliveMs ?? STREAM_KEEPALIVE_MS;
   const groups = new Map<string, QueryGroup>();
   let clientCount = 0;
   let timer: NodeJS.Timeout | undefined;
+  let ticking = false;
+  let tickEndedAt = 0;
 
   const drop = (client: Client): void => {
     if (!client.group.clients.delete(client)) return;
@@ -89,10 +96,10 @@ export function mountStatsStream(app: Hono, options: StatsStreamOptions): StatsS
     return true;
   };
 
-  const send = (client: Client, now: number): void => {
+  const send = (client: Client, now: number, heldUntil: number): void => {
     if (write(client, client.group.frame, now)) {
       client.sent = client.group.frame;
-      client.sentAt = now;
+      client.heldUntil = heldUntil;
     }
   };
 
@@ -103,6 +110,7 @@ export function mountStatsStream(app: Hono, options: StatsStreamOptions): StatsS
   };
 
   const tick = async (): Promise<void> => {
+    ticking = true;
     for (const group of [...groups.values()]) {
       const answer = await Promise.resolve(group.query)
         .then(options.render)
@@ -110,22 +118,39 @@ export function mountStatsStream(app: Hono, options: StatsStreamOptions): StatsS
       // A store that cannot answer now (503) leaves clients on their last view until it can.
       if (answer?.status === 200) update(group, await answer.text());
       const now = performance.now();
+      let written = 0;
       for (const client of [...group.clients]) {
-        if (client.sent !== group.frame && now - client.sentAt >= STREAM_TICK_MS) send(client, now);
-        else if (now - client.wroteAt >= STREAM_KEEPALIVE_MS) write(client, KEEPALIVE_FRAME, now);
+        if (client.sent !== group.frame && now >= client.heldUntil) send(client, now, 0);
+        else if (now - client.wroteAt >= keepaliveMs) write(client, KEEPALIVE_FRAME, now);
+        else continue;
+        // Let requests (and the pipeline) in between batches of writes: a thousand writes at once
+        // would hold the event loop for milliseconds, felt as /stats latency.
+        if (++written % WRITES_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
       }
     }
-    if (clientCount > 0) schedule();
+    tickEndedAt = performance.now();
   };
 
-  // A chain of timeouts, not an interval: a slow tick delays the next, never overlaps it.
+  /**
+   * A chain of timeouts, not an interval: a slow tick delays the next, never overlaps it. A tick
+   * starts a whole STREAM_TICK_MS after the previous one ended (by the precise clock: a timer may
+   * fire a millisecond early by its own), so no client hears twice within a second.
+   */
   const schedule = (): void => {
-    timer = setTimeout(() => {
-      tick().catch((err: unknown) => {
-        options.log?.error({ err }, 'stats stream tick failed');
-        if (clientCount > 0) schedule();
-      });
-    }, STREAM_TICK_MS);
+    const due = tickEndedAt + STREAM_TICK_MS;
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        if (performance.now() < due) return schedule();
+        tick()
+          .catch((err: unknown) => options.log?.error({ err }, 'stats stream tick failed'))
+          .finally(() => {
+            ticking = false;
+            if (clientCount > 0 && !timer) schedule();
+          });
+      },
+      Math.max(0, Math.ceil(due - performance.now())),
+    );
     timer.unref();
   };
 
@@ -156,13 +181,17 @@ export function mountStatsStream(app: Hono, options: StatsStreamOptions): StatsS
     } else {
       update(group, body); // the newest view; the group's other clients get it at the next tick
     }
-    const client: Client = { res, group, sent: undefined, sentAt: 0, wroteAt: 0 };
+    const client: Client = { res, group, sent: undefined, heldUntil: 0, wroteAt: 0 };
     group.clients.add(client);
     clientCount++;
     res.on('close', () => drop(client));
     res.writeHead(200, sseHeaders());
-    send(client, performance.now());
-    if (!timer) schedule();
+    const now = performance.now();
+    send(client, now, now + STREAM_TICK_MS);
+    if (!timer && !ticking) {
+      tickEndedAt = now;
+      schedule();
+    }
     return RESPONSE_ALREADY_SENT;
   });
 
