@@ -47,8 +47,10 @@ export function planBatch(
   position: PartitionPosition,
   records: Iterable<OffsetRecord>,
   nextOffset: number,
+  /** Wall clock at planning: event times further ahead are not trusted (see StatsDelta). */
+  nowMs: number = Date.now(),
 ): BatchPlan {
-  const delta = new StatsDelta();
+  const delta = new StatsDelta(nowMs);
   const newIds: string[] = [];
   const inBatch = new Set<string>();
   let redelivered = 0;

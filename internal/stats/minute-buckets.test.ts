@@ -5,7 +5,7 @@ import { readRecordedEvents } from '../replay/recorded-events.js';
 import { MemoryStatsStore } from '../store/memory-store.js';
 import { parseRecentChange, type RecentChange } from '../wikimedia/event-schema.js';
 import { planBatch } from './batch-plan.js';
-import { FUTURE_SLACK_MS, MINUTE_MS, WINDOW_RETENTION_MINUTES } from './minute-buckets.js';
+import { FINE_MINUTES, FUTURE_SLACK_MS, MINUTE_MS, WINDOW_RETENTION_MINUTES } from './minute-buckets.js';
 import { StatsAggregate, type StatsSnapshot } from './stats-aggregate.js';
 import { StatsDelta } from './stats-delta.js';
 
@@ -62,16 +62,29 @@ describe('per-minute window counts', () => {
     expect(hour.distinctDomains).toBe(all.distinctDomains);
   });
 
-  it('keeps at most the retention, relative to the newest event, and ignores older late events', () => {
+  it('keeps the last hour by minute and the rest of 24 hours in 10-minute buckets, relative to the newest event', () => {
     const start = Date.parse('2026-01-01T00:00:00Z');
     const events = Array.from({ length: 90 }, (_, i) =>
       event(`e${i}`, new Date(start + i * MINUTE_MS + 1_000), 'a.org', `u${i % 7}`),
     );
     const aggregate = aggregateOf(events, () => start + 2 * 3_600_000);
-    const hour = aggregate.windowView(WINDOW_RETENTION_MINUTES, 10);
-    expect(hour.total).toBe(WINDOW_RETENTION_MINUTES);
+    const hour = aggregate.windowView(FINE_MINUTES, 10);
+    expect(hour.total).toBe(FINE_MINUTES);
     expect(hour.from).toBe(new Date(start + 30 * MINUTE_MS).toISOString());
-    expect(aggregate.snapshot().minutes).toHaveLength(WINDOW_RETENTION_MINUTES);
+    const snapshot = aggregate.snapshot();
+    expect(snapshot.minutes).toHaveLength(FINE_MINUTES);
+    // Minutes 0..29 left the hour: three 10-minute buckets.
+    expect(snapshot.coarse?.map((c) => [c.startMs - start, c.total])).toEqual([
+      [0, 10],
+      [10 * MINUTE_MS, 10],
+      [20 * MINUTE_MS, 10],
+    ]);
+    expect(aggregate.windowView(90, 10).total).toBe(90);
+    // 61 minutes: the hour plus the 10-minute bucket holding minute 29, whole (rounded down).
+    const rounded = aggregate.windowView(61, 10);
+    expect(rounded.from).toBe(new Date(start + 20 * MINUTE_MS).toISOString());
+    expect(rounded.total).toBe(70);
+    expect(rounded.perMinute[0]).toEqual({ startMs: start + 20 * MINUTE_MS, minutes: 10, total: 10 });
 
     const late = new StatsDelta();
     late.add(event('late', new Date(start + 5 * MINUTE_MS), 'late.org', 'x')); // 85 minutes behind
@@ -81,6 +94,33 @@ describe('per-minute window counts', () => {
     const after = aggregate.windowView(60, 10);
     expect(after.total).toBe(61);
     expect(after.byDomain.map(([d]) => d)).toEqual(['a.org', 'recent.org']);
+    // The late one lands in its 10-minute bucket, inside longer windows.
+    expect(aggregate.windowView(120, 10).total).toBe(92);
+  });
+
+  it('drops what is older than 24 hours behind the newest event: memory bounded by the window', () => {
+    const start = Date.parse('2026-01-01T00:00:00Z');
+    // One event every 7 minutes for three days.
+    const events = Array.from({ length: (3 * 24 * 60) / 7 }, (_, i) =>
+      event(`e${i}`, new Date(start + i * 7 * MINUTE_MS), `d${i % 3}.org`, `u${i}`),
+    );
+    const aggregate = new StatsAggregate({ now: () => start + 4 * 24 * 3_600_000 });
+    for (const e of events) {
+      const delta = new StatsDelta(start + 4 * 24 * 3_600_000);
+      delta.add(e);
+      aggregate.apply(delta);
+    }
+    const snapshot = aggregate.snapshot();
+    expect((snapshot.minutes?.length ?? 0) + (snapshot.coarse?.length ?? 0)).toBeLessThanOrEqual(
+      FINE_MINUTES + WINDOW_RETENTION_MINUTES / 10 + 1,
+    );
+    const day = aggregate.windowView(WINDOW_RETENTION_MINUTES, Number.POSITIVE_INFINITY);
+    const newest = Math.floor(Date.parse(events.at(-1)?.meta.dt as string) / MINUTE_MS);
+    const from = Math.floor((newest - WINDOW_RETENTION_MINUTES + 1) / 10) * 10;
+    const inside = events.filter((e) => Date.parse(e.meta.dt) / MINUTE_MS >= from);
+    expect(day.from).toBe(new Date(from * MINUTE_MS).toISOString());
+    expect(day.total).toBe(inside.length);
+    expect(day.distinctUsers).toBe(inside.length);
   });
 
   it('does not let an event stamped in the future push the real minutes out', () => {
@@ -95,6 +135,18 @@ describe('per-minute window counts', () => {
     const window = aggregate.windowView(1, 10);
     expect(window.byDomain).toEqual([['now.org', 1]]);
     expect(aggregate.view(10).total).toBe(2);
+  });
+
+  it('a checkpoint whose last event time was pinned in the future by one bad event recovers', () => {
+    const now = Date.parse('2026-03-01T12:00:30Z');
+    const pinned = aggregateOf([event('a', new Date(now - 1_000), 'now.org', 'u')], () => now).snapshot();
+    pinned.lastEventMs = Date.parse('9999-12-31T00:00:00Z'); // written by a version without the guard
+    const restored = StatsAggregate.fromSnapshot(pinned, { now: () => now });
+    expect(restored.view(10).lastEventAt).toBeNull();
+    const later = new StatsDelta(now);
+    later.add(event('b', new Date(now), 'now.org', 'u'));
+    restored.apply(later);
+    expect(restored.view(10).lastEventAt).toBe(new Date(now).toISOString());
   });
 
   it('survives a checkpoint round trip, and loads checkpoints written before windows', () => {

@@ -1,9 +1,13 @@
-import type { RecentChange } from '../wikimedia/event-schema.js';
+import { Counts, type CountsLike, type CountsSnapshot, type LegacyCountsLike } from './counts.js';
 
 export const MINUTE_MS = 60_000;
 
-/** Minutes kept for `?window=` queries, counted back from the newest event's minute. */
-export const WINDOW_RETENTION_MINUTES = 60;
+/** The last hour is kept minute by minute. */
+export const FINE_MINUTES = 60;
+/** Beyond the last hour, minutes are kept in buckets of this many, aligned on the epoch. */
+export const COARSE_MINUTES = 10;
+/** The longest `?window=`: 24 hours, counted back from the newest event's minute. */
+export const WINDOW_RETENTION_MINUTES = 24 * 60;
 
 /**
  * A minute stamped this far ahead of the wall clock is not bucketed: one event from a host with a
@@ -16,170 +20,169 @@ export function minuteOf(dtMs: number): number | undefined {
   return Number.isFinite(dtMs) ? Math.floor(dtMs / MINUTE_MS) : undefined;
 }
 
-/** What a window's counts are made of; `MinuteCounts` and its snapshot form both fit. */
-export interface MinuteCountsLike {
-  readonly total: number;
-  readonly bots: number;
-  readonly humans: number;
-  readonly byDomain: Iterable<readonly [string, number]>;
-  readonly byUser: Iterable<readonly [string, number]>;
-  readonly byType: Iterable<readonly [string, number]>;
+/** Whether an event time can be trusted as "newest": parsable and not ahead of the wall clock. */
+export function isTrustedTime(dtMs: number, nowMs: number): boolean {
+  return Number.isFinite(dtMs) && dtMs <= nowMs + FUTURE_SLACK_MS;
 }
 
-/** The counts of one minute of event time: the same dimensions as the all-time stats. */
-export class MinuteCounts implements MinuteCountsLike {
-  total = 0;
-  bots = 0;
-  humans = 0;
-  readonly byDomain = new Map<string, number>();
-  readonly byUser = new Map<string, number>();
-  readonly byType = new Map<string, number>();
+/** The counts of one bucket of event time (a minute, or ten): every window kind. */
+export { Counts as MinuteCounts };
 
-  /** Same rules as `StatsDelta.add` (no user: counted in the total and by domain only). */
-  add(event: RecentChange): void {
-    this.total++;
-    increment(this.byDomain, event.meta.domain, 1);
-    if (event.user !== undefined) increment(this.byUser, event.user, 1);
-    increment(this.byType, event.type ?? 'unknown', 1);
-    if (event.bot === true) this.bots++;
-    else this.humans++;
-  }
+/** What a window bucket's counts are made of, in the shape older code reads (domain/user/type). */
+export type MinuteCountsLike = LegacyCountsLike;
 
-  merge(other: MinuteCountsLike): void {
-    this.total += other.total;
-    this.bots += other.bots;
-    this.humans += other.humans;
-    for (const [key, n] of other.byDomain) increment(this.byDomain, key, n);
-    for (const [key, n] of other.byUser) increment(this.byUser, key, n);
-    for (const [key, n] of other.byType) increment(this.byType, key, n);
-  }
-}
-
-/** JSON-safe counts, as checkpoints hold them: the all-time stats and each minute share this shape. */
-export interface CountsSnapshot {
-  total: number;
-  bots: number;
-  humans: number;
-  byDomain: Array<[string, number]>;
-  byUser: Array<[string, number]>;
-  byType: Array<[string, number]>;
-}
-
-/** JSON-safe form of one minute, for checkpoints. */
+/** JSON-safe form of one bucket, for checkpoints. */
 export interface MinuteSnapshot extends CountsSnapshot {
-  /** Epoch ms of the minute's start. */
+  /** Epoch ms of the bucket's start. */
   startMs: number;
 }
 
-/** Counts over the last `minutes` minutes of event time, ending with the newest event's minute. */
-export interface WindowCounts {
+export type { CountsSnapshot };
+
+/** One bucket of a window, oldest first; `counts` undefined for a bucket without events. */
+export interface WindowBucket {
+  readonly startMs: number;
+  /** 1 for the last hour; up to COARSE_MINUTES before it. */
   readonly minutes: number;
-  /** Start of the first minute in the window (inclusive), or null before the first event. */
-  readonly from: string | null;
-  /** End of the newest minute (exclusive), or null before the first event. */
-  readonly to: string | null;
-  readonly total: number;
-  readonly byDomain: ReadonlyArray<readonly [string, number]>;
-  readonly byUser: ReadonlyArray<readonly [string, number]>;
-  readonly byType: ReadonlyArray<readonly [string, number]>;
-  readonly bots: { readonly bot: number; readonly human: number };
-  readonly distinctDomains: number;
-  readonly distinctUsers: number;
-  /** Every minute of the window, oldest first, zeros included. */
-  readonly perMinute: ReadonlyArray<{ readonly startMs: number; readonly total: number }>;
+  readonly counts: Counts | undefined;
+}
+
+/** The buckets that make up the last `minutes` minutes, and the span they exactly cover. */
+export interface WindowSlice {
+  readonly minutes: number;
+  /** Start of the oldest bucket (inclusive): see `MinuteWindow.slice` for the rounding. */
+  readonly fromMs: number;
+  /** End of the newest minute (exclusive). */
+  readonly toMs: number;
+  readonly buckets: readonly WindowBucket[];
 }
 
 /**
- * Per-minute counts for the last `retention` minutes of event time. Bounded: at most `retention`
- * buckets, each holding the distinct keys of one minute (on the live stream, about 2-3k events and
- * under 1.5k distinct users a minute). Minutes are by `meta.dt`, not arrival, so windows mean the
- * same for live and recorded data and survive replays; "now" is the newest event's minute, so a
- * late event within retention lands in its own minute and an older one is dropped here (it still
- * counts in the all-time stats).
+ * Window counts for the last 24 hours of event time, bounded by the window, not by history: the
+ * newest FINE_MINUTES minutes one bucket each, the rest of the 24 hours in COARSE_MINUTES buckets
+ * (a minute that leaves the last hour is merged into its 10-minute bucket), anything older dropped.
+ * At most 60 + 24 * 6 + 1 buckets, each holding the distinct keys of its own events.
+ *
+ * Minutes are by `meta.dt`, not arrival, so windows mean the same for live and recorded data and
+ * survive replays; "now" is the newest event's minute, so a late event within 24 hours lands in
+ * its own bucket and an older one is dropped here (it still counts in the all-time stats).
  */
 export class MinuteWindow {
-  private readonly buckets = new Map<number, MinuteCounts>();
+  private readonly fine = new Map<number, Counts>();
+  /** By coarse index: minute / COARSE_MINUTES, rounded down. */
+  private readonly coarse = new Map<number, Counts>();
   private newest = Number.NEGATIVE_INFINITY;
 
-  constructor(
-    readonly retention = WINDOW_RETENTION_MINUTES,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(private readonly now: () => number = Date.now) {}
 
   /** Adds counts to minute `minute`; returns false when the minute is outside what is kept. */
-  merge(minute: number, counts: MinuteCountsLike): boolean {
+  merge(minute: number, counts: CountsLike | LegacyCountsLike): boolean {
     if (minute * MINUTE_MS > this.now() + FUTURE_SLACK_MS) return false;
-    if (minute <= this.newest - this.retention) return false;
-    let bucket = this.buckets.get(minute);
-    if (!bucket) {
-      bucket = new MinuteCounts();
-      this.buckets.set(minute, bucket);
-    }
-    bucket.merge(counts);
-    if (minute > this.newest) {
-      this.newest = minute;
-      for (const kept of this.buckets.keys()) {
-        if (kept <= minute - this.retention) this.buckets.delete(kept);
+    if (minute > this.newest) this.advance(minute);
+    let bucket: Counts | undefined;
+    if (minute > this.newest - FINE_MINUTES) {
+      bucket = this.fine.get(minute);
+      if (!bucket) {
+        bucket = new Counts();
+        this.fine.set(minute, bucket);
+      }
+    } else {
+      const index = Math.floor(minute / COARSE_MINUTES);
+      if (index < this.oldestCoarse()) return false;
+      bucket = this.coarse.get(index);
+      if (!bucket) {
+        bucket = new Counts();
+        this.coarse.set(index, bucket);
       }
     }
+    bucket.merge(counts);
+    return true;
+  }
+
+  /**
+   * Restores a 10-minute bucket from a checkpoint (restore the minutes first: they set "newest").
+   * Returns false when it is out of the 24 hours.
+   */
+  mergeCoarse(startMinute: number, counts: CountsLike | LegacyCountsLike): boolean {
+    const index = Math.floor(startMinute / COARSE_MINUTES);
+    if (Number.isFinite(this.newest) && index < this.oldestCoarse()) return false;
+    let bucket = this.coarse.get(index);
+    if (!bucket) {
+      bucket = new Counts();
+      this.coarse.set(index, bucket);
+    }
+    bucket.merge(counts);
     return true;
   }
 
   /** Number of buckets held (for tests of the memory bound). */
   get size(): number {
-    return this.buckets.size;
+    return this.fine.size + this.coarse.size;
   }
 
-  /** Counts of the `minutes` minutes ending at the newest minute; maps capped at `limit` entries. */
-  view(minutes: number, limit: number): WindowCounts {
-    if (!Number.isInteger(minutes) || minutes < 1 || minutes > this.retention) {
-      throw new RangeError(`window must be 1..${this.retention} minutes, got ${minutes}`);
+  /** Minute of the newest event bucketed, or undefined before the first. */
+  get newestMinute(): number | undefined {
+    return Number.isFinite(this.newest) ? this.newest : undefined;
+  }
+
+  /**
+   * The buckets of the last `minutes` minutes, ending at the newest minute; undefined before the
+   * first event. Up to 60 minutes: exactly those minutes. Longer: the last hour's minutes plus the
+   * 10-minute buckets before it, the oldest one included whole, so the start is rounded down to a
+   * multiple of 10 minutes (a 2h window covers 120 to 129 minutes; `fromMs` says exactly).
+   */
+  slice(minutes: number): WindowSlice | undefined {
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > WINDOW_RETENTION_MINUTES) {
+      throw new RangeError(`window must be 1..${WINDOW_RETENTION_MINUTES} minutes, got ${minutes}`);
     }
-    const sum = new MinuteCounts();
-    const perMinute: Array<{ startMs: number; total: number }> = [];
-    const hasData = Number.isFinite(this.newest);
-    if (hasData) {
-      for (let minute = this.newest - minutes + 1; minute <= this.newest; minute++) {
-        const bucket = this.buckets.get(minute);
-        if (bucket) sum.merge(bucket);
-        perMinute.push({ startMs: minute * MINUTE_MS, total: bucket?.total ?? 0 });
+    if (!Number.isFinite(this.newest)) return undefined;
+    const newest = this.newest;
+    const buckets: WindowBucket[] = [];
+    let fromMinute = newest - minutes + 1;
+    const firstFine = newest - FINE_MINUTES + 1;
+    if (minutes > FINE_MINUTES) {
+      const firstCoarse = Math.floor(fromMinute / COARSE_MINUTES);
+      fromMinute = firstCoarse * COARSE_MINUTES;
+      for (let index = firstCoarse; index * COARSE_MINUTES < firstFine; index++) {
+        const start = index * COARSE_MINUTES;
+        buckets.push({
+          startMs: start * MINUTE_MS,
+          minutes: Math.min(start + COARSE_MINUTES, firstFine) - start,
+          counts: this.coarse.get(index),
+        });
       }
     }
-    return {
-      minutes,
-      from: hasData ? new Date((this.newest - minutes + 1) * MINUTE_MS).toISOString() : null,
-      to: hasData ? new Date((this.newest + 1) * MINUTE_MS).toISOString() : null,
-      total: sum.total,
-      byDomain: topEntries(sum.byDomain, limit),
-      byUser: topEntries(sum.byUser, limit),
-      byType: topEntries(sum.byType, Number.POSITIVE_INFINITY),
-      bots: { bot: sum.bots, human: sum.humans },
-      distinctDomains: sum.byDomain.size,
-      distinctUsers: sum.byUser.size,
-      perMinute,
-    };
+    for (let minute = Math.max(fromMinute, firstFine); minute <= newest; minute++) {
+      buckets.push({ startMs: minute * MINUTE_MS, minutes: 1, counts: this.fine.get(minute) });
+    }
+    return { minutes, fromMs: fromMinute * MINUTE_MS, toMs: (newest + 1) * MINUTE_MS, buckets };
   }
 
-  snapshot(): MinuteSnapshot[] {
-    return [...this.buckets]
-      .sort(([a], [b]) => a - b)
-      .map(([minute, b]) => ({
-        startMs: minute * MINUTE_MS,
-        total: b.total,
-        bots: b.bots,
-        humans: b.humans,
-        byDomain: [...b.byDomain],
-        byUser: [...b.byUser],
-        byType: [...b.byType],
-      }));
+  snapshot(): { minutes: MinuteSnapshot[]; coarse: MinuteSnapshot[] } {
+    const of = (buckets: Map<number, Counts>, width: number) =>
+      [...buckets]
+        .sort(([a], [b]) => a - b)
+        .map(([at, counts]) => ({ startMs: at * width * MINUTE_MS, ...counts.snapshot() }));
+    return { minutes: of(this.fine, 1), coarse: of(this.coarse, COARSE_MINUTES) };
   }
-}
 
-/** Largest counts first, then key ascending: the same order as `Leaderboard`. */
-function topEntries(counts: Map<string, number>, limit: number): Array<[string, number]> {
-  return [...counts].sort(([ka, a], [kb, b]) => b - a || (ka < kb ? -1 : ka > kb ? 1 : 0)).slice(0, limit);
-}
+  private oldestCoarse(): number {
+    return Math.floor((this.newest - WINDOW_RETENTION_MINUTES + 1) / COARSE_MINUTES);
+  }
 
-function increment(map: Map<string, number>, key: string, by: number): void {
-  map.set(key, (map.get(key) ?? 0) + by);
+  /** A newer minute: what leaves the last hour moves to its 10-minute bucket, what leaves 24h goes. */
+  private advance(minute: number): void {
+    this.newest = minute;
+    for (const [kept, counts] of this.fine) {
+      if (kept > minute - FINE_MINUTES) continue;
+      this.fine.delete(kept);
+      const index = Math.floor(kept / COARSE_MINUTES);
+      if (index < this.oldestCoarse()) continue;
+      const into = this.coarse.get(index);
+      if (into) into.merge(counts);
+      else this.coarse.set(index, counts);
+    }
+    const oldest = this.oldestCoarse();
+    for (const index of this.coarse.keys()) if (index < oldest) this.coarse.delete(index);
+  }
 }

@@ -1,79 +1,189 @@
+import {
+  COUNT_KINDS,
+  type CountKind,
+  Counts,
+  type CountsSnapshot,
+  combine,
+  pairKey as pairKeyOf,
+  snapshotCounts,
+} from './counts.js';
 import { Leaderboard } from './leaderboard.js';
 import {
-  type CountsSnapshot,
+  isTrustedTime,
   MINUTE_MS,
   type MinuteSnapshot,
   MinuteWindow,
-  type WindowCounts,
+  type WindowSlice,
 } from './minute-buckets.js';
 import type { StatsDelta } from './stats-delta.js';
+import {
+  type BucketTotal,
+  type Bytes,
+  type DomainView,
+  type DrillQuery,
+  type PagesQuery,
+  type PagesView,
+  pageUrl,
+  type StatsView,
+  type StatsWindowView,
+  topBy,
+  topEntries,
+  type UserView,
+  type WindowSpan,
+} from './stats-views.js';
 
-/** What `/stats` shows; maps as sorted entry lists so order survives until JSON rendering. */
-export interface StatsView {
-  readonly total: number;
-  readonly rejected: number;
-  readonly byDomain: ReadonlyArray<readonly [string, number]>;
-  readonly byUser: ReadonlyArray<readonly [string, number]>;
-  readonly byType: ReadonlyArray<readonly [string, number]>;
-  readonly bots: { readonly bot: number; readonly human: number };
-  readonly distinctDomains: number;
-  readonly distinctUsers: number;
-  /** ISO time of the newest event counted, or null before the first. */
-  readonly lastEventAt: string | null;
-}
+export type {
+  CountsSnapshot,
+  DomainView,
+  DrillQuery,
+  PagesQuery,
+  PagesView,
+  StatsView,
+  StatsWindowView,
+  UserView,
+};
 
-/**
- * What `/stats?window=Nm` shows: counts of the last N minutes of event time. No `rejected`: a
- * rejected record has no trustworthy `meta.dt` to put it in a minute.
- */
-export interface StatsWindowView extends WindowCounts {
-  /** ISO time of the newest event counted (all time), or null before the first. */
-  readonly lastEventAt: string | null;
-}
-
-/** JSON-safe form for checkpoints. */
+/** JSON-safe form for checkpoints. Fields added later are optional, so old checkpoints load. */
 export interface StatsSnapshot extends CountsSnapshot {
   rejected: number;
   lastEventMs: number;
-  /** Per-minute counts for windows; absent in checkpoints written before windows existed. */
+  /** Per-minute buckets of the last hour; absent in checkpoints written before windows existed. */
   minutes?: MinuteSnapshot[];
+  /** 10-minute buckets of the rest of the 24 hours (`startMs` = the bucket's start). */
+  coarse?: MinuteSnapshot[];
 }
 
-/** All counts, kept ready for top-N reads. Grows only through `apply(delta)`. */
+/** Users kept sorted per wiki: the default `limit` (100) and some margin. */
+const DOMAIN_USERS_TOP = 200;
+
+/**
+ * All counts, kept ready for reads. Grows only through `apply(delta)`. All-time counts by every
+ * kind of `COUNT_KINDS` except pages; the same kinds per bucket of event time for windows
+ * (MinuteWindow). Each wiki's users are kept sorted (a Leaderboard per wiki), so `?domain=` reads
+ * its top N in O(N); a user's wikis and types are read by looking the user up in each wiki and
+ * each type (hundreds of lookups), which keeps the per-user state to a few map entries.
+ */
 export class StatsAggregate {
   private total = 0;
   private rejected = 0;
   private bots = 0;
   private humans = 0;
   private lastEventMs = 0;
+  private bytesAdded = 0;
+  private bytesRemoved = 0;
   private readonly byDomain = new Leaderboard();
   private readonly byUser = new Leaderboard();
   private readonly byType = new Leaderboard();
+  /** Every other single-key kind: kind -> key -> value. */
+  private readonly single = new Map<CountKind, Map<string, number>>();
+  /** `domain_user`, ranked per wiki. */
+  private readonly domainUsers = new Map<string, Leaderboard>();
+  /** Other pair kinds (`domain_type`, `type_user`): kind -> first part -> second part -> n. */
+  private readonly pairs = new Map<CountKind, Map<string, Map<string, number>>>();
   private readonly minutes: MinuteWindow;
+  private readonly now: () => number;
 
-  /** `now` only guards the minute buckets against events stamped in the future (see MinuteWindow). */
+  /** `now` guards event times against events stamped in the future (see MinuteWindow, StatsDelta). */
   constructor(options: { now?: () => number } = {}) {
-    this.minutes = new MinuteWindow(undefined, options.now);
+    this.now = options.now ?? Date.now;
+    this.minutes = new MinuteWindow(this.now);
   }
 
-  /** Views of the current counts by limit; cleared by every change. Reads between batches are free. */
-  private readonly views = new Map<number, StatsView>();
+  /** Rendered views by query; cleared by every change, so reads between batches are free. */
+  private readonly views = new Map<string, unknown>();
 
   apply(delta: StatsDelta | StatsSnapshot): void {
     this.views.clear();
+    const nowMs = this.now();
     this.total += delta.total;
     this.rejected += delta.rejected;
     this.bots += delta.bots;
     this.humans += delta.humans;
-    if (delta.lastEventMs > this.lastEventMs) this.lastEventMs = delta.lastEventMs;
-    for (const [key, n] of delta.byDomain) this.byDomain.increment(key, n);
-    for (const [key, n] of delta.byUser) this.byUser.increment(key, n);
-    for (const [key, n] of delta.byType) this.byType.increment(key, n);
-    if ('byMinute' in delta) {
-      for (const [minute, counts] of delta.byMinute) this.minutes.merge(minute, counts);
-    } else {
-      for (const m of delta.minutes ?? []) this.minutes.merge(Math.floor(m.startMs / MINUTE_MS), m);
+    if (delta.lastEventMs > this.lastEventMs && isTrustedTime(delta.lastEventMs, nowMs)) {
+      this.lastEventMs = delta.lastEventMs;
     }
+    const single = (kind: CountKind, key: string, n: number) => this.countSingle(kind, key, n, nowMs);
+    const pair = (kind: CountKind, a: string, b: string, n: number) => this.countPair(kind, a, b, n);
+    if (delta instanceof Counts) {
+      delta.visit(single, pair);
+      for (const [minute, counts] of delta.byMinute) this.minutes.merge(minute, counts);
+      return;
+    }
+    const counts = new Counts();
+    counts.merge(snapshotCounts(delta));
+    counts.visit(single, pair);
+    for (const m of delta.minutes ?? []) {
+      this.minutes.merge(Math.floor(m.startMs / MINUTE_MS), snapshotCounts(m));
+    }
+    for (const c of delta.coarse ?? []) {
+      this.minutes.mergeCoarse(Math.floor(c.startMs / MINUTE_MS), snapshotCounts(c));
+    }
+  }
+
+  private countSingle(kind: CountKind, key: string, n: number, nowMs: number): void {
+    switch (kind) {
+      case 'domain':
+        this.byDomain.increment(key, n);
+        return;
+      case 'user':
+        this.byUser.increment(key, n);
+        return;
+      case 'type':
+        this.byType.increment(key, n);
+        return;
+      case 'domain_added':
+        this.bytesAdded += n;
+        break;
+      case 'domain_removed':
+        this.bytesRemoved += n;
+        break;
+    }
+    const rule = COUNT_KINDS[kind];
+    // min/max kinds are event times: one from a wrong clock must not stick as "last seen".
+    if (rule !== 'sum' && !isTrustedTime(n, nowMs)) return;
+    let map = this.single.get(kind);
+    if (!map) {
+      map = new Map();
+      this.single.set(kind, map);
+    }
+    map.set(key, combine(rule, map.get(key), n));
+  }
+
+  private countPair(kind: CountKind, a: string, b: string, n: number): void {
+    if (kind === 'page') return; // window buckets only
+    if (kind === 'domain_user') {
+      let board = this.domainUsers.get(a);
+      if (!board) {
+        board = new Leaderboard(DOMAIN_USERS_TOP);
+        this.domainUsers.set(a, board);
+      }
+      board.increment(b, n);
+      return;
+    }
+    let outer = this.pairs.get(kind);
+    if (!outer) {
+      outer = new Map();
+      this.pairs.set(kind, outer);
+    }
+    let inner = outer.get(a);
+    if (!inner) {
+      inner = new Map();
+      outer.set(a, inner);
+    }
+    inner.set(b, (inner.get(b) ?? 0) + n);
+  }
+
+  private value(kind: CountKind, key: string): number {
+    return this.single.get(kind)?.get(key) ?? 0;
+  }
+
+  private cached<T>(key: string, make: () => T): T {
+    if (this.views.has(key)) return this.views.get(key) as T;
+    const view = make();
+    // Bounded: a handful of distinct queries is the normal case; never keep more than 64.
+    if (this.views.size >= 64) this.views.clear();
+    this.views.set(key, view);
+    return view;
   }
 
   /**
@@ -81,39 +191,220 @@ export class StatsAggregate {
    * (renderStatsJson caches by view object), not once per request.
    */
   view(limit: number): StatsView {
-    let view = this.views.get(limit);
-    if (!view) {
-      view = this.viewNow(limit);
-      // Bounded: a handful of distinct limits is the normal case; never keep more than 32.
-      if (this.views.size >= 32) this.views.clear();
-      this.views.set(limit, view);
-    }
-    return view;
+    return this.cached(`all\u0000${limit}`, () => this.viewNow(limit));
   }
 
   private viewNow(limit: number): StatsView {
+    const byDomain = this.byDomain.entries(limit);
+    const byUser = this.byUser.entries(limit);
     return {
       total: this.total,
       rejected: this.rejected,
-      byDomain: this.byDomain.entries(limit),
-      byUser: this.byUser.entries(limit),
+      byDomain,
+      byUser,
       byType: this.byType.entries(Number.POSITIVE_INFINITY),
       bots: { bot: this.bots, human: this.humans },
       distinctDomains: this.byDomain.size,
       distinctUsers: this.byUser.size,
-      lastEventAt: this.lastEventMs > 0 ? new Date(this.lastEventMs).toISOString() : null,
+      lastEventAt: iso(this.lastEventMs),
+      bytes: { added: this.bytesAdded, removed: this.bytesRemoved },
+      bytesByDomain: byDomain.map(([d]) => [d, this.bytesOf('domain', d)] as const),
+      bytesByUser: byUser.map(([u]) => [u, this.bytesOf('user', u)] as const),
     };
   }
 
-  /** Counts of the last `minutes` (1..60) minutes, ending at the newest event's minute. */
+  private bytesOf(of: 'domain' | 'user', key: string): Bytes {
+    return { added: this.value(`${of}_added`, key), removed: this.value(`${of}_removed`, key) };
+  }
+
+  /** Counts of the last `minutes` (1..1440) minutes, ending at the newest event's minute. */
   windowView(minutes: number, limit: number): StatsWindowView {
-    return {
-      ...this.minutes.view(minutes, limit),
-      lastEventAt: this.lastEventMs > 0 ? new Date(this.lastEventMs).toISOString() : null,
-    };
+    return this.cached(`window\u0000${minutes}\u0000${limit}`, () => {
+      const slice = this.minutes.slice(minutes);
+      const sum = new Counts();
+      for (const b of slice?.buckets ?? []) if (b.counts) sum.merge(b.counts);
+      const byDomain = topEntries(sum.map('domain'), limit);
+      const byUser = topEntries(sum.map('user'), limit);
+      const bytesIn = (of: 'domain' | 'user', key: string): Bytes => ({
+        added: sum.get(`${of}_added`, key) ?? 0,
+        removed: sum.get(`${of}_removed`, key) ?? 0,
+      });
+      let added = 0;
+      let removed = 0;
+      for (const n of sum.map('domain_added').values()) added += n;
+      for (const n of sum.map('domain_removed').values()) removed += n;
+      return {
+        ...span(minutes, slice),
+        total: sum.total,
+        byDomain,
+        byUser,
+        byType: topEntries(sum.map('type'), Number.POSITIVE_INFINITY),
+        bots: { bot: sum.bots, human: sum.humans },
+        distinctDomains: sum.map('domain').size,
+        distinctUsers: sum.map('user').size,
+        perMinute: bucketTotals(slice, (c) => c.total),
+        bytes: { added, removed },
+        bytesByDomain: byDomain.map(([d]) => [d, bytesIn('domain', d)] as const),
+        bytesByUser: byUser.map(([u]) => [u, bytesIn('user', u)] as const),
+        lastEventAt: iso(this.lastEventMs),
+      };
+    });
+  }
+
+  /** One wiki; undefined for a wiki never counted. */
+  domainView(domain: string, query: DrillQuery): DomainView | undefined {
+    if (this.byDomain.get(domain) === 0) return undefined;
+    return this.cached(`domain\u0000${query.limit}\u0000${query.minutes}\u0000${domain}`, () => {
+      const lastEventAt = iso(this.value('domain_last', domain));
+      if (query.minutes === undefined) {
+        const users = this.domainUsers.get(domain);
+        const total = this.byDomain.get(domain);
+        const bots = this.value('domain_bot', domain);
+        return {
+          domain,
+          total,
+          byUser: users?.entries(query.limit) ?? [],
+          byType: topEntries(this.pairs.get('domain_type')?.get(domain) ?? [], Number.POSITIVE_INFINITY),
+          bots: { bot: bots, human: total - bots },
+          bytes: this.bytesOf('domain', domain),
+          distinctUsers: users?.size ?? 0,
+          lastEventAt,
+        };
+      }
+      const slice = this.minutes.slice(query.minutes);
+      const users = new Map<string, number>();
+      const types = new Map<string, number>();
+      let total = 0;
+      let bots = 0;
+      let added = 0;
+      let removed = 0;
+      for (const { counts } of slice?.buckets ?? []) {
+        if (!counts) continue;
+        total += counts.get('domain', domain) ?? 0;
+        bots += counts.get('domain_bot', domain) ?? 0;
+        added += counts.get('domain_added', domain) ?? 0;
+        removed += counts.get('domain_removed', domain) ?? 0;
+        addAll(users, counts.pairs('domain_user').get(domain));
+        addAll(types, counts.pairs('domain_type').get(domain));
+      }
+      return {
+        domain,
+        total,
+        byUser: topEntries(users, query.limit),
+        byType: topEntries(types, Number.POSITIVE_INFINITY),
+        bots: { bot: bots, human: total - bots },
+        bytes: { added, removed },
+        distinctUsers: users.size,
+        lastEventAt,
+        window: span(query.minutes, slice),
+        perMinute: bucketTotals(slice, (c) => c.get('domain', domain) ?? 0),
+      };
+    });
+  }
+
+  /** One user; undefined for a user never counted. */
+  userView(user: string, query: DrillQuery): UserView | undefined {
+    if (this.byUser.get(user) === 0) return undefined;
+    return this.cached(`user\u0000${query.limit}\u0000${query.minutes}\u0000${user}`, () => {
+      const seen = {
+        firstSeen: iso(this.value('user_first', user)),
+        lastSeen: iso(this.value('user_last', user)),
+      };
+      if (query.minutes === undefined) {
+        const domains: Array<[string, number]> = [];
+        for (const [domain, board] of this.domainUsers) {
+          const n = board.get(user);
+          if (n > 0) domains.push([domain, n]);
+        }
+        const types: Array<[string, number]> = [];
+        for (const [type, users] of this.pairs.get('type_user') ?? []) {
+          const n = users.get(user);
+          if (n !== undefined) types.push([type, n]);
+        }
+        return {
+          user,
+          total: this.byUser.get(user),
+          byDomain: topEntries(domains, query.limit),
+          byType: topEntries(types, Number.POSITIVE_INFINITY),
+          bot: this.value('user_bot', user) > 0,
+          bytes: this.bytesOf('user', user),
+          ...seen,
+        };
+      }
+      const slice = this.minutes.slice(query.minutes);
+      const domains = new Map<string, number>();
+      const types = new Map<string, number>();
+      let total = 0;
+      let bot = 0;
+      let added = 0;
+      let removed = 0;
+      for (const { counts } of slice?.buckets ?? []) {
+        if (!counts) continue;
+        const n = counts.get('user', user);
+        if (n === undefined) continue; // not in this bucket: none of its pairs either
+        total += n;
+        bot += counts.get('user_bot', user) ?? 0;
+        added += counts.get('user_added', user) ?? 0;
+        removed += counts.get('user_removed', user) ?? 0;
+        for (const [domain, users] of counts.pairs('domain_user')) addOne(domains, domain, users.get(user));
+        for (const [type, users] of counts.pairs('type_user')) addOne(types, type, users.get(user));
+      }
+      return {
+        user,
+        total,
+        byDomain: topEntries(domains, query.limit),
+        byType: topEntries(types, Number.POSITIVE_INFINITY),
+        bot: bot > 0,
+        bytes: { added, removed },
+        ...seen,
+        window: span(query.minutes, slice),
+      };
+    });
+  }
+
+  /** The most edited pages of the window (all wikis, or one). */
+  pagesView(query: PagesQuery): PagesView {
+    return this.cached(`pages\u0000${query.minutes}\u0000${query.limit}\u0000${query.domain ?? ''}`, () => {
+      const slice = this.minutes.slice(query.minutes);
+      const sums = new Map<string, Map<string, number>>();
+      for (const { counts } of slice?.buckets ?? []) {
+        if (!counts) continue;
+        const pages = counts.pairs('page');
+        const wikis = query.domain === undefined ? pages : pageOf(pages, query.domain);
+        for (const [domain, titles] of wikis) {
+          let sum = sums.get(domain);
+          if (!sum) {
+            sum = new Map();
+            sums.set(domain, sum);
+          }
+          addAll(sum, titles);
+        }
+      }
+      function* all(): Generator<readonly [string, string, number]> {
+        for (const [domain, titles] of sums) for (const [title, n] of titles) yield [domain, title, n];
+      }
+      const top = topBy(all(), query.limit, (a, b) => b[2] - a[2] || cmp(a[0], b[0]) || cmp(a[1], b[1]));
+      return {
+        window: span(query.minutes, slice),
+        pages: top.map(([domain, title, edits]) => ({ domain, title, url: pageUrl(domain, title), edits })),
+      };
+    });
   }
 
   snapshot(): StatsSnapshot {
+    const kinds: Array<[string, Array<[string, number]>]> = [];
+    for (const [kind, map] of this.single) kinds.push([kind, [...map]]);
+    const domainUsers: Array<[string, number]> = [];
+    for (const [domain, board] of this.domainUsers) {
+      for (const [user, n] of board.all()) domainUsers.push([pairKeyOf(domain, user), n]);
+    }
+    kinds.push(['domain_user', domainUsers]);
+    for (const [kind, outer] of this.pairs) {
+      const list: Array<[string, number]> = [];
+      for (const [a, inner] of outer) for (const [b, n] of inner) list.push([pairKeyOf(a, b), n]);
+      kinds.push([kind, list]);
+    }
+    const windows = this.minutes.snapshot();
     return {
       total: this.total,
       rejected: this.rejected,
@@ -123,7 +414,9 @@ export class StatsAggregate {
       byDomain: [...this.byDomain.all()],
       byUser: [...this.byUser.all()],
       byType: [...this.byType.all()],
-      minutes: this.minutes.snapshot(),
+      kinds,
+      minutes: windows.minutes,
+      coarse: windows.coarse,
     };
   }
 
@@ -132,4 +425,44 @@ export class StatsAggregate {
     aggregate.apply(snapshot);
     return aggregate;
   }
+}
+
+function iso(ms: number): string | null {
+  return ms > 0 ? new Date(ms).toISOString() : null;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function span(minutes: number, slice: WindowSlice | undefined): WindowSpan {
+  return {
+    minutes,
+    from: slice ? new Date(slice.fromMs).toISOString() : null,
+    to: slice ? new Date(slice.toMs).toISOString() : null,
+  };
+}
+
+function bucketTotals(slice: WindowSlice | undefined, total: (c: Counts) => number): BucketTotal[] {
+  return (slice?.buckets ?? []).map((b) => ({
+    startMs: b.startMs,
+    minutes: b.minutes,
+    total: b.counts ? total(b.counts) : 0,
+  }));
+}
+
+function addAll(into: Map<string, number>, from: ReadonlyMap<string, number> | undefined): void {
+  if (from) for (const [key, n] of from) into.set(key, (into.get(key) ?? 0) + n);
+}
+
+function addOne(into: Map<string, number>, key: string, n: number | undefined): void {
+  if (n !== undefined) into.set(key, (into.get(key) ?? 0) + n);
+}
+
+function pageOf(
+  pages: ReadonlyMap<string, ReadonlyMap<string, number>>,
+  domain: string,
+): Array<[string, ReadonlyMap<string, number>]> {
+  const titles = pages.get(domain);
+  return titles ? [[domain, titles]] : [];
 }

@@ -1,47 +1,44 @@
 import type { RecentChange } from '../wikimedia/event-schema.js';
-import { MinuteCounts, minuteOf } from './minute-buckets.js';
+import { Counts } from './counts.js';
+import { isTrustedTime, MinuteCounts, minuteOf } from './minute-buckets.js';
 
-/** The effect of some events on the counts: what a batch adds. Plain data, cheap to merge. */
-export class StatsDelta {
-  total = 0;
+/**
+ * The effect of some events on the counts: what a batch adds. Plain data, cheap to merge: every
+ * count is a (kind, key, number) of `COUNT_KINDS` (see `entries()`), plus the totals and the same
+ * counts split by minute.
+ */
+export class StatsDelta extends Counts {
   /** Records that failed validation (dead-lettered); counted once, like events. */
   rejected = 0;
-  bots = 0;
-  humans = 0;
-  readonly byDomain = new Map<string, number>();
-  readonly byUser = new Map<string, number>();
-  readonly byType = new Map<string, number>();
-  /** Newest `meta.dt` seen, epoch ms (the stream is not ordered by dt, so keep the max). */
+  /** Newest trusted `meta.dt`, epoch ms (the stream is not ordered by dt, so keep the max). */
   lastEventMs = 0;
   /**
-   * The same counts split by minute of `meta.dt` (whole minutes since the epoch), for `?window=`:
+   * The window counts split by minute of `meta.dt` (whole minutes since the epoch), for `?window=`:
    * they travel with the batch, so windows get the same exactly-once treatment as the totals.
    */
   readonly byMinute = new Map<number, MinuteCounts>();
 
-  add(event: RecentChange): void {
-    this.total++;
-    increment(this.byDomain, event.meta.domain);
-    // Events without a user (none in the recorded data, but the schema allows it) count in the
-    // total and by domain only: inventing a user name would pollute the user ranking.
-    if (event.user !== undefined) increment(this.byUser, event.user);
-    increment(this.byType, event.type ?? 'unknown');
-    if (event.bot === true) this.bots++;
-    else this.humans++;
-    const ms = Date.parse(event.meta.dt);
-    if (ms > this.lastEventMs) this.lastEventMs = ms;
-    const minute = minuteOf(ms);
-    if (minute !== undefined) {
-      let counts = this.byMinute.get(minute);
-      if (!counts) {
-        counts = new MinuteCounts();
-        this.byMinute.set(minute, counts);
-      }
-      counts.add(event);
-    }
+  /**
+   * `nowMs` is when the batch is planned: an event stamped further in the future than
+   * FUTURE_SLACK_MS counts, but its time is not trusted (no last-seen, no minute), so one event
+   * dated 9999-12-31 cannot pin `last_event_at` for good.
+   */
+  constructor(private readonly nowMs: number = Date.now()) {
+    super();
   }
-}
 
-function increment(map: Map<string, number>, key: string): void {
-  map.set(key, (map.get(key) ?? 0) + 1);
+  add(event: RecentChange): void {
+    const ms = Date.parse(event.meta.dt);
+    const trusted = isTrustedTime(ms, this.nowMs);
+    this.addEvent(event, 'all-time', trusted ? ms : undefined);
+    if (!trusted) return;
+    if (ms > this.lastEventMs) this.lastEventMs = ms;
+    const minute = minuteOf(ms) as number;
+    let counts = this.byMinute.get(minute);
+    if (!counts) {
+      counts = new MinuteCounts();
+      this.byMinute.set(minute, counts);
+    }
+    counts.addEvent(event, 'window', ms);
+  }
 }

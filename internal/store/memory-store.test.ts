@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { WikistreamError } from '../errors.js';
 import type { BatchPlan, PartitionKey, PartitionPosition } from '../stats/batch-plan.js';
-import type { StatsView, StatsWindowView } from '../stats/stats-aggregate.js';
+import type {
+  DomainView,
+  DrillQuery,
+  PagesQuery,
+  PagesView,
+  StatsView,
+  StatsWindowView,
+  UserView,
+} from '../stats/stats-views.js';
 import { MemoryStatsStore, type MemoryStoreSnapshot } from './memory-store.js';
 import type { ApplyResult, StatsStore } from './stats-store.js';
 import {
@@ -47,6 +55,18 @@ class FaultyStore implements StatsStore {
     return this.inner.readWindow(minutes, limit);
   }
 
+  readDomain(domain: string, query: DrillQuery): Promise<DomainView | undefined> {
+    return this.inner.readDomain(domain, query);
+  }
+
+  readUser(user: string, query: DrillQuery): Promise<UserView | undefined> {
+    return this.inner.readUser(user, query);
+  }
+
+  readPages(query: PagesQuery): Promise<PagesView> {
+    return this.inner.readPages(query);
+  }
+
   ping(): Promise<void> {
     return this.inner.ping();
   }
@@ -83,7 +103,7 @@ async function memoryWorld(): Promise<StoreWorld> {
   };
 }
 
-runStoreContract('memory', memoryWorld, { sharedState: false });
+runStoreContract('memory', memoryWorld, { sharedState: false, countKinds: true });
 
 describe('MemoryStatsStore snapshot/restore', () => {
   const p0 = { topic: 'wikipedia.changes', partition: 0 };

@@ -1,10 +1,14 @@
 import type { BatchPlan, PartitionKey, PartitionPosition } from '../stats/batch-plan.js';
-import {
-  StatsAggregate,
-  type StatsSnapshot,
-  type StatsView,
-  type StatsWindowView,
-} from '../stats/stats-aggregate.js';
+import { StatsAggregate, type StatsSnapshot } from '../stats/stats-aggregate.js';
+import type {
+  DomainView,
+  DrillQuery,
+  PagesQuery,
+  PagesView,
+  StatsView,
+  StatsWindowView,
+  UserView,
+} from '../stats/stats-views.js';
 import { PartitionLedger } from './partition-ledger.js';
 import { type ApplyResult, partitionId, type StatsStore } from './stats-store.js';
 
@@ -46,6 +50,18 @@ export class MemoryStatsStore implements StatsStore {
 
   async readWindow(minutes: number, limit: number): Promise<StatsWindowView> {
     return this.stats.windowView(minutes, limit);
+  }
+
+  async readDomain(domain: string, query: DrillQuery): Promise<DomainView | undefined> {
+    return this.stats.domainView(domain, query);
+  }
+
+  async readUser(user: string, query: DrillQuery): Promise<UserView | undefined> {
+    return this.stats.userView(user, query);
+  }
+
+  async readPages(query: PagesQuery): Promise<PagesView> {
+    return this.stats.pagesView(query);
   }
 
   async ping(): Promise<void> {}

@@ -1,5 +1,13 @@
 import type { BatchPlan, PartitionKey, PartitionPosition } from '../stats/batch-plan.js';
-import type { StatsView, StatsWindowView } from '../stats/stats-aggregate.js';
+import type {
+  DomainView,
+  DrillQuery,
+  PagesQuery,
+  PagesView,
+  StatsView,
+  StatsWindowView,
+  UserView,
+} from '../stats/stats-views.js';
 
 export type ApplyResult = 'applied' | 'already-applied';
 
@@ -13,6 +21,9 @@ export type ApplyResult = 'applied' | 'already-applied';
  * new position together) and idempotent (a plan already applied is a no-op). Offsets are committed
  * to Kafka only after `apply()` resolved; on (re)assignment the consumer seeks to the store's
  * position, so the store, not the Kafka commit, is the source of truth.
+ *
+ * Reads: every count kind of `COUNT_KINDS` arrives through `plan.delta` and is served by the
+ * queries below. The optional ones answer 501 over HTTP for a store without them.
  */
 export interface StatsStore {
   /** The partition's position, loaded from durable storage on first use after `release()`. */
@@ -21,13 +32,19 @@ export interface StatsStore {
   apply(plan: BatchPlan): Promise<ApplyResult>;
   /** Drops cached positions of partitions this instance no longer owns (after a rebalance). */
   release(partitions: readonly PartitionKey[]): void;
-  /** Counts for `/stats`, each map capped at `limit` entries (Infinity for all). */
+  /** Counts for `/stats`, each ranking capped at `limit` entries (Infinity for all). */
   read(limit: number): Promise<StatsView>;
   /**
-   * Counts of the last `minutes` (1..60) minutes of event time, from the per-minute buckets that
-   * `StatsAggregate` keeps; optional: `/stats?window=` answers 501 for a store without it.
+   * Counts of the last `minutes` (1..1440) minutes of event time, from the buckets that
+   * `StatsAggregate` keeps (minutes for the last hour, 10 minutes beyond).
    */
   readWindow?(minutes: number, limit: number): Promise<StatsWindowView>;
+  /** One wiki, all time or in a window; undefined for a wiki never counted (HTTP 404). */
+  readDomain?(domain: string, query: DrillQuery): Promise<DomainView | undefined>;
+  /** One user, all time or in a window; undefined for a user never counted (HTTP 404). */
+  readUser?(user: string, query: DrillQuery): Promise<UserView | undefined>;
+  /** The most edited pages in a window (all wikis, or `query.domain`). */
+  readPages?(query: PagesQuery): Promise<PagesView>;
   /** Resolves when the backing storage answers; rejects otherwise (for `/readyz`). */
   ping(): Promise<void>;
   close(): Promise<void>;

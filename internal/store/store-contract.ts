@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WikistreamError } from '../errors.js';
 import { type BatchPlan, type OffsetRecord, type PartitionKey, planBatch } from '../stats/batch-plan.js';
 import { MINUTE_MS } from '../stats/minute-buckets.js';
-import type { StatsView, StatsWindowView } from '../stats/stats-aggregate.js';
+import type { PageEntry, StatsView, StatsWindowView } from '../stats/stats-views.js';
 import { parseRecentChange, type RecentChange } from '../wikimedia/event-schema.js';
 import type { ApplyResult, StatsStore } from './stats-store.js';
 
@@ -43,6 +43,12 @@ export interface ContractOptions {
    * durable state (the memory store's checkpoint). Enables the zombie-writer cases.
    */
   readonly sharedState: boolean;
+  /**
+   * The store serves every count kind of issue 12 (bytes, `readDomain`, `readUser`, `readPages`,
+   * windows to 24 hours). Off: those cases are skipped with a visible message. The memory store
+   * runs them; the Cassandra store turns this on once it keeps the new kinds.
+   */
+  readonly countKinds?: boolean;
 }
 
 /**
@@ -262,6 +268,97 @@ export function runStoreContract(
       if (window) expectWindow(window, events);
     });
 
+    it('an event stamped in the future counts, but does not pin last_event_at', async () => {
+      const { store } = await setup();
+      const events = realEvents(0, 10);
+      const future = withTime(events[3] as RecentChange, '9999-12-31T23:59:59.000Z', 'future-1');
+      const batch = [...events.slice(0, 5), future, ...events.slice(5)];
+      await store.apply(await planFor(store, partition, batch, 0));
+      await store.apply(await planFor(store, partition, realEvents(10, 5), batch.length));
+      const view = await store.read(Number.POSITIVE_INFINITY);
+      expect(view.total).toBe(16);
+      const newest = Math.max(...realEvents(0, 15).map((e) => Date.parse(e.meta.dt)));
+      expect(view.lastEventAt).toBe(new Date(newest).toISOString());
+      if (!options.countKinds) return;
+      const name = future.user as string;
+      const theirs = realEvents(0, 15).filter((e) => e.user === name);
+      const user = await store.readUser?.(name, { limit: 10 });
+      expect(user?.total).toBe(theirs.length + 1);
+      expect(user?.lastSeen).toBe(
+        new Date(Math.max(...theirs.map((e) => Date.parse(e.meta.dt)))).toISOString(),
+      );
+      const domain = await store.readDomain?.(future.meta.domain, { limit: 10 });
+      expect(domain?.lastEventAt?.startsWith('9999')).toBe(false);
+    });
+
+    describe.skipIf(!options.countKinds)(
+      'issue 12 count kinds (drill-downs, bytes, pages, 24h windows)',
+      () => {
+        it('bytes, one wiki and one user, all time: exact against a plain count, over two partitions', async () => {
+          const { store } = await setup();
+          const events = exploreEvents();
+          const other = { topic: partition.topic, partition: 1 };
+          await store.apply(await planFor(store, partition, events.slice(0, 150), 0));
+          await store.apply(await planFor(store, other, events.slice(150), 0));
+          await expectExplore(store, events, undefined);
+        });
+
+        it('windows of 1m, 60m, 90m and 24h, with the drill-downs and pages in them', async () => {
+          const { store } = await setup();
+          const events = exploreEvents();
+          for (let from = 0; from < events.length; from += 60) {
+            await store.apply(await planFor(store, partition, events.slice(from, from + 60), from));
+          }
+          for (const minutes of [1, 60, 90, 24 * 60]) await expectExplore(store, events, minutes);
+        });
+
+        it('unknown wikis and users are undefined; a known one with nothing in the window reads zeros', async () => {
+          const { store } = await setup();
+          const events = exploreEvents();
+          await store.apply(await planFor(store, partition, events, 0));
+          expect(await store.readDomain?.('never.example.org', { limit: 10 })).toBeUndefined();
+          expect(await store.readUser?.('Nobody at all', { limit: 10 })).toBeUndefined();
+          expect(await store.readUser?.('toString', { limit: 10 })).toBeUndefined();
+          const oldest = events[0] as RecentChange; // three hours before the newest
+          const domain = await store.readDomain?.(oldest.meta.domain, { limit: 10, minutes: 1 });
+          const user = await store.readUser?.(oldest.user as string, { limit: 10, minutes: 1 });
+          expect(domain).toMatchObject({ domain: oldest.meta.domain, window: { minutes: 1 } });
+          expect(user).toMatchObject({ user: oldest.user, window: { minutes: 1 } });
+          expect(user?.firstSeen).toBe(new Date(Date.parse(oldest.meta.dt)).toISOString());
+        });
+
+        it('a redelivered batch, a repeated id and a lost acknowledgement count the new kinds once', async () => {
+          const instance = await setup();
+          const { store } = instance;
+          const events = exploreEvents();
+          await store.apply(await planFor(store, partition, events.slice(0, 100), 0));
+          const withRepeat = [...events.slice(80, 200), events[150] as RecentChange];
+          const plan = await planFor(store, partition, withRepeat, 80);
+          expect(plan).toMatchObject({ redelivered: 20, duplicates: 1 });
+          instance.failNextApply('after-write');
+          await expect(store.apply(plan)).rejects.toMatchObject({ retriable: true });
+          expect(await retryUntilDone(store, plan)).toBe('already-applied');
+          await store.apply(await planFor(store, partition, events.slice(200), 201));
+          await instance.sync();
+          await expectExplore(store, events, undefined);
+          await expectExplore(store, events, 120);
+        });
+
+        it('a restarted instance serves the same answers', async () => {
+          const first = await setup();
+          const events = exploreEvents();
+          await first.store.apply(await planFor(first.store, partition, events.slice(0, 200), 0));
+          await first.sync();
+          await first.close();
+          const restarted = await open();
+          await restarted.store.apply(await planFor(restarted.store, partition, events.slice(200), 200));
+          await restarted.sync();
+          await expectExplore(restarted.store, events, undefined);
+          await expectExplore(restarted.store, events, 24 * 60);
+        });
+      },
+    );
+
     it.skipIf(!options.sharedState)(
       'a zombie writer after a rebalance cannot double count, and release() makes it reload (needs instances sharing live state)',
       async () => {
@@ -389,4 +486,168 @@ function expectSorted(entries: ReadonlyArray<readonly [string, number]>): void {
     const [key, count] = entries[i] as readonly [string, number];
     expect(prev > count || (prev === count && prevKey < key)).toBe(true);
   }
+}
+
+/** A copy of a real event with another `meta.dt` (and id). */
+function withTime(event: RecentChange, dt: string, id = event.meta.id): RecentChange {
+  return { ...event, meta: { ...event.meta, dt, id } };
+}
+
+let explore: RecentChange[] | undefined;
+
+/**
+ * 300 real events re-dated one every 36 s over the three hours before now (so windows reach past
+ * the hour), with some users renamed to names that break naive code: "__proto__", "a/b", "1234".
+ */
+export function exploreEvents(): RecentChange[] {
+  if (explore) return explore;
+  const base = Date.now() - 3 * 3_600_000 - 10 * MINUTE_MS;
+  explore = realEvents(0, 300).map((event, i) => {
+    const dated = withTime(event, new Date(base + i * 36_000).toISOString());
+    const rename = ['__proto__', 'a/b', '1234'][[7, 17, 27].indexOf(i % 50)];
+    return rename === undefined ? dated : { ...dated, user: rename };
+  });
+  return explore;
+}
+
+/** The reference rule for bytes, written out again: both lengths, a new page's old length is 0. */
+function bytesChanged(e: RecentChange): { added: number; removed: number } {
+  const before = typeof e.length?.old === 'number' ? e.length.old : e.type === 'new' ? 0 : undefined;
+  const after = typeof e.length?.new === 'number' ? e.length.new : undefined;
+  if (before === undefined || after === undefined) return { added: 0, removed: 0 };
+  return after >= before ? { added: after - before, removed: 0 } : { added: 0, removed: before - after };
+}
+
+/** Events inside the last `minutes` minutes as README's rounding defines it. */
+function windowed(events: readonly RecentChange[], minutes: number): RecentChange[] {
+  const minute = (e: RecentChange) => Math.floor(Date.parse(e.meta.dt) / MINUTE_MS);
+  const newest = Math.max(...events.map(minute));
+  const start = newest - minutes + 1;
+  const from = minutes <= 60 ? start : Math.floor(start / 10) * 10;
+  return events.filter((e) => minute(e) >= from);
+}
+
+type Tally = Map<string, number>;
+const bump = (m: Tally, k: string, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
+const addBytes = (m: Map<string, { added: number; removed: number }>, k: string, e: RecentChange) => {
+  const b = bytesChanged(e);
+  const had = m.get(k) ?? { added: 0, removed: 0 };
+  m.set(k, { added: had.added + b.added, removed: had.removed + b.removed });
+};
+
+/**
+ * Every issue-12 query of `store` against a plain count of `events`: all time (`minutes`
+ * undefined) or in the window of `minutes`.
+ */
+async function expectExplore(
+  store: StatsStore,
+  events: readonly RecentChange[],
+  minutes: number | undefined,
+) {
+  if (!store.readDomain || !store.readUser || !store.readPages || !store.readWindow) {
+    throw new Error('the store lacks readDomain, readUser, readPages or readWindow');
+  }
+  const span = minutes === undefined ? events : windowed(events, minutes);
+  const all = Number.POSITIVE_INFINITY;
+  const view = minutes === undefined ? await store.read(all) : await store.readWindow(minutes, all);
+  const byUser: Tally = new Map();
+  const bytesByDomain = new Map<string, { added: number; removed: number }>();
+  const bytesByUser = new Map<string, { added: number; removed: number }>();
+  let added = 0;
+  let removed = 0;
+  for (const e of span) {
+    addBytes(bytesByDomain, e.meta.domain, e);
+    if (e.user !== undefined) {
+      bump(byUser, e.user);
+      addBytes(bytesByUser, e.user, e);
+    }
+    added += bytesChanged(e).added;
+    removed += bytesChanged(e).removed;
+  }
+  expect(view.total).toBe(span.length);
+  expect(new Map(view.byUser)).toEqual(byUser);
+  expect(view.bytes).toEqual({ added, removed });
+  expect(new Map(view.bytesByDomain)).toEqual(bytesByDomain);
+  expect(new Map(view.bytesByUser)).toEqual(bytesByUser);
+  expect(view.bytesByUser.map(([u]) => u)).toEqual(view.byUser.map(([u]) => u));
+  if (span.length > 100) {
+    // The events do change bytes both ways: the comparison means something.
+    expect(added).toBeGreaterThan(0);
+    expect(removed).toBeGreaterThan(0);
+  }
+
+  const newestOf = (list: readonly RecentChange[]) =>
+    new Date(Math.max(...list.map((e) => Date.parse(e.meta.dt)))).toISOString();
+  const oldestOf = (list: readonly RecentChange[]) =>
+    new Date(Math.min(...list.map((e) => Date.parse(e.meta.dt)))).toISOString();
+
+  for (const domain of new Set(events.map((e) => e.meta.domain))) {
+    const mine = span.filter((e) => e.meta.domain === domain);
+    const users: Tally = new Map();
+    const types: Tally = new Map();
+    const bytes = new Map<string, { added: number; removed: number }>();
+    for (const e of mine) {
+      if (e.user !== undefined) bump(users, e.user);
+      bump(types, e.type ?? 'unknown');
+      addBytes(bytes, domain, e);
+    }
+    const got = await store.readDomain(
+      domain,
+      minutes === undefined ? { limit: all } : { limit: all, minutes },
+    );
+    const bots = mine.filter((e) => e.bot === true).length;
+    expect(got, domain).toMatchObject({
+      domain,
+      total: mine.length,
+      bots: { bot: bots, human: mine.length - bots },
+      bytes: bytes.get(domain) ?? { added: 0, removed: 0 },
+      distinctUsers: users.size,
+      lastEventAt: newestOf(events.filter((e) => e.meta.domain === domain)),
+    });
+    expect(new Map(got?.byUser), domain).toEqual(users);
+    expect(new Map(got?.byType), domain).toEqual(types);
+    expectSorted(got?.byUser ?? []);
+    if (minutes !== undefined) expect(got?.window?.minutes).toBe(minutes);
+  }
+
+  for (const user of new Set(events.flatMap((e) => (e.user === undefined ? [] : [e.user])))) {
+    const theirs = events.filter((e) => e.user === user);
+    const inSpan = span.filter((e) => e.user === user);
+    const domains: Tally = new Map();
+    const types: Tally = new Map();
+    const bytes = new Map<string, { added: number; removed: number }>();
+    for (const e of inSpan) {
+      bump(domains, e.meta.domain);
+      bump(types, e.type ?? 'unknown');
+      addBytes(bytes, user, e);
+    }
+    const got = await store.readUser(user, minutes === undefined ? { limit: all } : { limit: all, minutes });
+    expect(got, user).toMatchObject({
+      user,
+      total: inSpan.length,
+      bot: inSpan.some((e) => e.bot === true),
+      bytes: bytes.get(user) ?? { added: 0, removed: 0 },
+      firstSeen: oldestOf(theirs),
+      lastSeen: newestOf(theirs),
+    });
+    expect(new Map(got?.byDomain), user).toEqual(domains);
+    expect(new Map(got?.byType), user).toEqual(types);
+  }
+
+  if (minutes === undefined) return;
+  const pages = new Map<string, number>();
+  for (const e of span) if (e.title !== undefined) bump(pages, JSON.stringify([e.meta.domain, e.title]));
+  const got = await store.readPages({ minutes, limit: all });
+  expect(new Map(got.pages.map((p) => [JSON.stringify([p.domain, p.title]), p.edits]))).toEqual(pages);
+  for (let i = 1; i < got.pages.length; i++) {
+    const [a, b] = [got.pages[i - 1], got.pages[i]] as [PageEntry, PageEntry];
+    const order =
+      a.edits - b.edits || (a.domain < b.domain ? 1 : a.domain > b.domain ? -1 : a.title < b.title ? 1 : -1);
+    expect(order, `${a.title} before ${b.title}`).toBeGreaterThan(0);
+  }
+  expect((await store.readPages({ minutes, limit: 3 })).pages).toEqual(got.pages.slice(0, 3));
+  const wiki = (span[0] as RecentChange).meta.domain;
+  expect((await store.readPages({ minutes, limit: all, domain: wiki })).pages).toEqual(
+    got.pages.filter((p) => p.domain === wiki),
+  );
 }

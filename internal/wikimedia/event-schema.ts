@@ -10,6 +10,9 @@ import { z } from 'zod';
  * on purpose: copying every field of a loose object made validation cost 2.5x JSON.parse; this
  * view costs about 1.2x (BENCHMARKS.md).
  */
+/** Far above MediaWiki's page size limit ($wgMaxArticleSize, 2 MiB by default): a sanity bound. */
+const MAX_PAGE_BYTES = 2 ** 31;
+
 const tolerant = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
 
 export const recentChangeSchema = z.object({
@@ -24,6 +27,13 @@ export const recentChangeSchema = z.object({
   wiki: tolerant(z.string()),
   title: tolerant(z.string()),
   namespace: tolerant(z.number()),
+  /** Page length in bytes before and after (for bytes changed); each side optional. */
+  length: tolerant(
+    z.object({
+      old: tolerant(z.number().int().min(0).max(MAX_PAGE_BYTES)),
+      new: tolerant(z.number().int().min(0).max(MAX_PAGE_BYTES)),
+    }),
+  ),
 });
 
 export type RecentChange = z.output<typeof recentChangeSchema>;

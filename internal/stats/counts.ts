@@ -1,0 +1,327 @@
+import type { RecentChange } from '../wikimedia/event-schema.js';
+
+/**
+ * Every kind of count the stats keep, with how two values of it combine. A kind is a plain
+ * (kind, key) -> number row, so every store keeps it the same way (the Cassandra store as one row
+ * per (kind, key) per Kafka partition) and a new dimension is one more line here, not a new path.
+ *
+ * Pair kinds (`domain_user`, ...) have a two-part key, `pairKey(a, b)`, with the parts in the
+ * order of the kind's name.
+ */
+export const COUNT_KINDS = {
+  /** Events by wiki, by user, by type (the three rankings `/stats` always had). */
+  domain: 'sum',
+  user: 'sum',
+  type: 'sum',
+  /** Events of one wiki by user, and by type. */
+  domain_user: 'sum',
+  domain_type: 'sum',
+  /** Events flagged `bot` by wiki, and by user (a user is a bot when this is > 0). */
+  domain_bot: 'sum',
+  user_bot: 'sum',
+  /** Events of one type by user (the user's types: a handful of types, so keyed type first). */
+  type_user: 'sum',
+  /** Bytes added and removed (`length.new - length.old`, see `bytesOf`), by wiki and by user. */
+  domain_added: 'sum',
+  domain_removed: 'sum',
+  user_added: 'sum',
+  user_removed: 'sum',
+  /** Newest `meta.dt` (epoch ms) of a wiki; first and last `meta.dt` of a user. */
+  domain_last: 'max',
+  user_first: 'min',
+  user_last: 'max',
+  /** Edits of one page (`pairKey(domain, title)`); kept in the window buckets only. */
+  page: 'sum',
+} as const;
+
+export type CountKind = keyof typeof COUNT_KINDS;
+export type CombineRule = (typeof COUNT_KINDS)[CountKind];
+
+export const PAIR_KINDS = new Set<CountKind>(['domain_user', 'domain_type', 'type_user', 'page']);
+
+/** The kinds all-time counts keep (pages are only kept for the windows: they grow without end). */
+export const ALL_TIME_KINDS: readonly CountKind[] = (Object.keys(COUNT_KINDS) as CountKind[]).filter(
+  (k) => k !== 'page',
+);
+
+/** The kinds each window bucket keeps: the sums (times are answered from all-time counts). */
+export const WINDOW_KINDS: readonly CountKind[] = (Object.keys(COUNT_KINDS) as CountKind[]).filter(
+  (k) => COUNT_KINDS[k] === 'sum',
+);
+
+const ALL_TIME = new Set(ALL_TIME_KINDS);
+const WINDOW = new Set(WINDOW_KINDS);
+
+export function isCountKind(value: string): value is CountKind {
+  return Object.hasOwn(COUNT_KINDS, value);
+}
+
+export function combine(rule: CombineRule, current: number | undefined, n: number): number {
+  if (current === undefined) return n;
+  if (rule === 'sum') return current + n;
+  return rule === 'min' ? Math.min(current, n) : Math.max(current, n);
+}
+
+/**
+ * The key of a pair kind: the first part's length, a colon, then both parts. Unambiguous whatever
+ * either part holds (a hostile user name may contain any character), and cheap to split.
+ */
+export function pairKey(a: string, b: string): string {
+  return `${a.length}:${a}${b}`;
+}
+
+export function splitPairKey(key: string): [string, string] {
+  const colon = key.indexOf(':');
+  const length = Number(key.slice(0, colon));
+  if (colon < 1 || !Number.isSafeInteger(length) || colon + 1 + length > key.length) {
+    throw new RangeError(`not a pair key: ${JSON.stringify(key.slice(0, 40))}`);
+  }
+  return [key.slice(colon + 1, colon + 1 + length), key.slice(colon + 1 + length)];
+}
+
+/** Bytes an event changed: both lengths known (a new page's absent old length counts as 0). */
+export function bytesOf(event: RecentChange): { added: number; removed: number } {
+  const length = event.length;
+  const before = length?.old ?? (event.type === 'new' ? 0 : undefined);
+  const after = length?.new;
+  if (before === undefined || after === undefined) return { added: 0, removed: 0 };
+  const change = after - before;
+  return change >= 0 ? { added: change, removed: 0 } : { added: 0, removed: -change };
+}
+
+/** JSON-safe counts, as checkpoints hold them: the all-time stats and each bucket share this shape. */
+export interface CountsSnapshot {
+  total: number;
+  bots: number;
+  humans: number;
+  byDomain: Array<[string, number]>;
+  byUser: Array<[string, number]>;
+  byType: Array<[string, number]>;
+  /**
+   * Every other kind, pair keys as `pairKey`; absent in checkpoints written before these kinds
+   * existed (they then start at zero).
+   */
+  kinds?: Array<[string, Array<[string, number]>]>;
+}
+
+/** What counts are made of, readable from a `Counts` or a snapshot alike. */
+export interface CountsLike {
+  readonly total: number;
+  readonly bots: number;
+  readonly humans: number;
+  /** Every (kind, key, value); pair kinds with `pairKey` keys. */
+  entries(): Iterable<readonly [CountKind, string, number]>;
+}
+
+/** The older shape (events by wiki, user and type only): minute rows written before the other kinds. */
+export interface LegacyCountsLike {
+  readonly total: number;
+  readonly bots: number;
+  readonly humans: number;
+  readonly byDomain: Iterable<readonly [string, number]>;
+  readonly byUser: Iterable<readonly [string, number]>;
+  readonly byType: Iterable<readonly [string, number]>;
+}
+
+type Inner = Map<string, number>;
+
+/**
+ * Counts of some events by kind: a batch's effect (`StatsDelta`), one window bucket. Pair kinds
+ * are held nested (first part -> second part -> n), so one wiki's users or one page list is read
+ * without walking every pair.
+ */
+export class Counts implements CountsLike {
+  total = 0;
+  bots = 0;
+  humans = 0;
+  private readonly single = new Map<CountKind, Inner>();
+  private readonly nested = new Map<CountKind, Map<string, Inner>>();
+
+  /** Adds one value by the kind's rule; pair kinds take a `pairKey`. */
+  addCount(kind: CountKind, key: string, n: number): void {
+    if (PAIR_KINDS.has(kind)) {
+      const [a, b] = splitPairKey(key);
+      this.addPair(kind, a, b, n);
+      return;
+    }
+    let map = this.single.get(kind);
+    if (!map) {
+      map = new Map();
+      this.single.set(kind, map);
+    }
+    map.set(key, combine(COUNT_KINDS[kind], map.get(key), n));
+  }
+
+  addPair(kind: CountKind, a: string, b: string, n: number): void {
+    let outer = this.nested.get(kind);
+    if (!outer) {
+      outer = new Map();
+      this.nested.set(kind, outer);
+    }
+    let inner = outer.get(a);
+    if (!inner) {
+      inner = new Map();
+      outer.set(a, inner);
+    }
+    inner.set(b, combine(COUNT_KINDS[kind], inner.get(b), n));
+  }
+
+  /**
+   * A single kind's map (live: writes go into the counts). Pair kinds: use `pairs()`.
+   */
+  map(kind: CountKind): Map<string, number> {
+    let map = this.single.get(kind);
+    if (!map) {
+      map = new Map();
+      this.single.set(kind, map);
+    }
+    return map;
+  }
+
+  /** A pair kind's nested map: first part -> second part -> n (read only). */
+  pairs(kind: CountKind): ReadonlyMap<string, ReadonlyMap<string, number>> {
+    return this.nested.get(kind) ?? EMPTY_PAIRS;
+  }
+
+  get(kind: CountKind, key: string): number | undefined {
+    return this.single.get(kind)?.get(key);
+  }
+
+  /** Events by wiki, user, type: live maps, for code that predates the other kinds. */
+  get byDomain(): Map<string, number> {
+    return this.map('domain');
+  }
+  get byUser(): Map<string, number> {
+    return this.map('user');
+  }
+  get byType(): Map<string, number> {
+    return this.map('type');
+  }
+
+  /** Every count, pair kinds with their parts apart (no key to build and split again). */
+  visit(
+    single: (kind: CountKind, key: string, n: number) => void,
+    pair: (kind: CountKind, a: string, b: string, n: number) => void,
+  ): void {
+    for (const [kind, map] of this.single) for (const [key, n] of map) single(kind, key, n);
+    for (const [kind, outer] of this.nested) {
+      for (const [a, inner] of outer) for (const [b, n] of inner) pair(kind, a, b, n);
+    }
+  }
+
+  *entries(): IterableIterator<readonly [CountKind, string, number]> {
+    for (const [kind, map] of this.single) for (const [key, n] of map) yield [kind, key, n];
+    for (const [kind, outer] of this.nested) {
+      for (const [a, inner] of outer) for (const [b, n] of inner) yield [kind, pairKey(a, b), n];
+    }
+  }
+
+  merge(other: CountsLike | LegacyCountsLike): void {
+    this.total += other.total;
+    this.bots += other.bots;
+    this.humans += other.humans;
+    if (other instanceof Counts) {
+      for (const [kind, map] of other.single) {
+        const mine = this.map(kind);
+        const rule = COUNT_KINDS[kind];
+        for (const [key, n] of map) mine.set(key, combine(rule, mine.get(key), n));
+      }
+      for (const [kind, outer] of other.nested) {
+        for (const [a, inner] of outer) for (const [b, n] of inner) this.addPair(kind, a, b, n);
+      }
+      return;
+    }
+    if ('entries' in other) {
+      for (const [kind, key, n] of other.entries()) this.addCount(kind, key, n);
+      return;
+    }
+    for (const [key, n] of other.byDomain) this.addCount('domain', key, n);
+    for (const [key, n] of other.byUser) this.addCount('user', key, n);
+    for (const [key, n] of other.byType) this.addCount('type', key, n);
+  }
+
+  /**
+   * Counts one event into the kinds of `scope` (ALL_TIME_KINDS or WINDOW_KINDS). `timeMs` is its `meta.dt`, or
+   * undefined when it cannot be trusted (unparsable, or stamped in the future): times are then
+   * left alone, so one bad clock cannot pin "last seen" for good.
+   */
+  addEvent(event: RecentChange, scope: 'all-time' | 'window', timeMs: number | undefined): void {
+    const kinds = scope === 'all-time' ? ALL_TIME : WINDOW;
+    this.total++;
+    const domain = event.meta.domain;
+    const user = event.user;
+    const type = event.type ?? 'unknown';
+    const bot = event.bot === true;
+    if (bot) this.bots++;
+    else this.humans++;
+    const { added, removed } = bytesOf(event);
+    const want = (kind: CountKind) => kinds.has(kind);
+    if (want('domain')) this.addCount('domain', domain, 1);
+    if (want('type')) this.addCount('type', type, 1);
+    if (want('domain_type')) this.addPair('domain_type', domain, type, 1);
+    if (bot && want('domain_bot')) this.addCount('domain_bot', domain, 1);
+    if (added > 0 && want('domain_added')) this.addCount('domain_added', domain, added);
+    if (removed > 0 && want('domain_removed')) this.addCount('domain_removed', domain, removed);
+    if (timeMs !== undefined && want('domain_last')) this.addCount('domain_last', domain, timeMs);
+    if (event.title !== undefined && want('page')) this.addPair('page', domain, event.title, 1);
+    // Events without a user (none in the recorded data, but the schema allows it) count in the
+    // total and by wiki only: inventing a user name would pollute the user ranking.
+    if (user === undefined) return;
+    if (want('user')) this.addCount('user', user, 1);
+    if (want('domain_user')) this.addPair('domain_user', domain, user, 1);
+    if (want('type_user')) this.addPair('type_user', type, user, 1);
+    if (bot && want('user_bot')) this.addCount('user_bot', user, 1);
+    if (added > 0 && want('user_added')) this.addCount('user_added', user, added);
+    if (removed > 0 && want('user_removed')) this.addCount('user_removed', user, removed);
+    if (timeMs !== undefined && want('user_first')) this.addCount('user_first', user, timeMs);
+    if (timeMs !== undefined && want('user_last')) this.addCount('user_last', user, timeMs);
+  }
+
+  snapshot(): CountsSnapshot {
+    const kinds = new Map<string, Array<[string, number]>>();
+    for (const [kind, key, n] of this.entries()) {
+      if (kind === 'domain' || kind === 'user' || kind === 'type') continue;
+      let list = kinds.get(kind);
+      if (!list) {
+        list = [];
+        kinds.set(kind, list);
+      }
+      list.push([key, n]);
+    }
+    return {
+      total: this.total,
+      bots: this.bots,
+      humans: this.humans,
+      byDomain: [...(this.single.get('domain') ?? [])],
+      byUser: [...(this.single.get('user') ?? [])],
+      byType: [...(this.single.get('type') ?? [])],
+      kinds: [...kinds],
+    };
+  }
+
+  static fromSnapshot(snapshot: CountsSnapshot): Counts {
+    const counts = new Counts();
+    counts.merge(snapshotCounts(snapshot));
+    return counts;
+  }
+}
+
+const EMPTY_PAIRS: Map<string, Inner> = new Map();
+
+/** A snapshot read as counts (unknown kinds, from a newer version, are skipped). */
+export function snapshotCounts(snapshot: CountsSnapshot): CountsLike {
+  return {
+    total: snapshot.total,
+    bots: snapshot.bots,
+    humans: snapshot.humans,
+    *entries() {
+      for (const [key, n] of snapshot.byDomain) yield ['domain', key, n] as const;
+      for (const [key, n] of snapshot.byUser) yield ['user', key, n] as const;
+      for (const [key, n] of snapshot.byType) yield ['type', key, n] as const;
+      for (const [kind, list] of snapshot.kinds ?? []) {
+        if (!isCountKind(kind)) continue;
+        for (const [key, n] of list) yield [kind, key, n] as const;
+      }
+    },
+  };
+}
