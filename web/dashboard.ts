@@ -329,10 +329,11 @@ function renderPages(table: HTMLTableElement, pages: PagesJson['pages'], withDom
       const label = document.createElement('span');
       label.className = 'label';
       label.append(nameElement(page.title, safeHttpUrl(page.url)));
+      header.append(label);
       if (withDomain) {
         const wiki = nameElement(page.domain, drillWiki(page.domain));
         wiki.classList.add('domain');
-        label.append(wiki);
+        header.append(wiki);
       }
       const bar = document.createElement('span');
       bar.className = 'bar';
@@ -341,7 +342,7 @@ function renderPages(table: HTMLTableElement, pages: PagesJson['pages'], withDom
       fill.className = 'bar-fill';
       fill.style.width = `${max > 0 ? (page.edits / max) * 100 : 0}%`;
       bar.append(fill);
-      header.append(label, bar);
+      header.append(bar);
       const value = document.createElement('td');
       value.textContent = formatCount(page.edits);
       value.dataset.value = String(page.edits);
@@ -429,7 +430,8 @@ function show(next: Route): void {
     feeds = [
       // No stream for one user's counts: polled, at most once a second.
       new LiveFeed<UserJson>({
-        pollUrl: `/stats/users/${encodeURIComponent(user)}?${query({ limit: String(TOP), ...windowed })}`,
+        // Every wiki of theirs (a short list even for a busy bot), so the count of wikis is exact.
+        pollUrl: `/stats/users/${encodeURIComponent(user)}?${query({ limit: 'all', ...windowed })}`,
         pollMs: POLL_MS,
         onData: (json, via) => {
           renderUser(json);

@@ -75,7 +75,12 @@ function watchProblems(page: Page): string[] {
     if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
   });
   page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
-  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`));
+  page.on('requestfailed', (request) => {
+    const error = request.failure()?.errorText;
+    // A stream the page closes itself (the view changed, or the page went away) ends as aborted.
+    if (error === 'net::ERR_ABORTED' && new URL(request.url()).pathname === '/stats/stream') return;
+    problems.push(`request failed: ${request.url()} (${error})`);
+  });
   return problems;
 }
 
@@ -238,7 +243,7 @@ describe('dashboard in a real browser', () => {
         (await shownNumber(page, '#drill-total')) === wiki.total ? true : undefined,
       );
       await expect(shownNumber(page, '#drill-count')).resolves.toBe(wiki.users);
-      await expect(page.locator('#drill-title bdi').textContent()).resolves.toBe(domain);
+      await expect(page.locator('#drill-title .drill-name').textContent()).resolves.toBe(domain);
       await expect(page.getByRole('link', { name: `Open ${domain}` }).getAttribute('href')).resolves.toBe(
         `https://${domain}/`,
       );
@@ -265,7 +270,7 @@ describe('dashboard in a real browser', () => {
         (await shownNumber(page, '#drill-total')) === user.total ? true : undefined,
       );
       const title = await page.evaluate<{ nameRight: number; afterLeft: number }>(`(() => {
-        const name = document.querySelector('#drill-title bdi');
+        const name = document.querySelector('#drill-title .drill-name');
         const after = document.createRange();
         after.selectNodeContents(name.nextSibling);
         return { nameRight: name.getBoundingClientRect().right, afterLeft: after.getBoundingClientRect().left };
@@ -287,6 +292,23 @@ describe('dashboard in a real browser', () => {
 
       expect(problems).toEqual([]);
       await page.close();
+
+      // 9. Fallback: a page whose stream is refused (a full server's 503) polls /stats instead.
+      const fallback = await context.newPage();
+      await fallback.route('**/stats/stream?**', (route) =>
+        route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"unavailable"}' }),
+      );
+      const polled: string[] = [];
+      fallback.on('request', (request) => polled.push(request.url()));
+      await fallback.goto(`${baseUrl}/`);
+      const shown = await waitFor('the polled numbers', async () => {
+        const via = await fallback.locator('body').getAttribute('data-transport');
+        const total = await shownNumber(fallback, '#total');
+        return via === 'polling' && total !== undefined && total > 0 ? total : undefined;
+      });
+      expect(shown).toBeGreaterThan(0);
+      expect(requestsTo(polled, '/stats')[0]).toBe(`${baseUrl}/stats?limit=10`);
+      await fallback.close();
     },
   );
 });
