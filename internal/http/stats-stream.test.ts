@@ -133,12 +133,20 @@ describe('/stats/stream over real sockets', () => {
       stalled.destroy();
     });
     await waitFor(() => stream.stats().clients === 2, { message: 'both clients connected' });
+    let mostBuffered = 0;
+    const sampler = setInterval(() => {
+      mostBuffered = Math.max(mostBuffered, stream.stats().bufferedBytes);
+    }, 5);
+    onTestFinished(() => clearInterval(sampler));
 
     await waitFor(() => stream.stats().clients === 1, {
       timeoutMs: 45_000,
       message: 'the stalled client dropped',
     });
     expect(stream.stats().queries).toBe(1);
+    // While it stalled it held at most one frame beyond the socket's high-water mark (64 KiB at most).
+    expect(mostBuffered).toBeGreaterThan(0);
+    expect(mostBuffered).toBeLessThanOrEqual(pad.length + 100 + 64 * 1024);
     // Only the reading client is left, and it drains what it is sent.
     await waitFor(() => stream.stats().bufferedBytes === 0, { message: 'nothing buffered' });
     const before = reader.messages.length;

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import type { Logger } from '../log/logger.js';
 
 /** A change reaches a client at most once per tick, and ticks are this far apart. */
@@ -154,14 +154,15 @@ export function mountStatsStream(app: Hono, options: StatsStreamOptions): StatsS
     timer.unref();
   };
 
+  const full = (c: Context) =>
+    c.json(
+      { error: 'unavailable', message: `too many stream clients (${maxClients}); poll /stats instead` },
+      503,
+      { ...CORS_HEADER, 'retry-after': '10' },
+    );
+
   app.get('/stats/stream', async (c) => {
-    if (clientCount >= maxClients) {
-      return c.json(
-        { error: 'unavailable', message: `too many stream clients (${maxClients}); poll /stats instead` },
-        503,
-        { ...CORS_HEADER, 'retry-after': '10' },
-      );
-    }
+    if (clientCount >= maxClients) return full(c);
     const query = canonicalQuery(new URL(c.req.url).searchParams);
     const first = await options.render(query);
     if (first.status !== 200) return first;
@@ -172,7 +173,7 @@ export function mountStatsStream(app: Hono, options: StatsStreamOptions): StatsS
       return c.body(null, 200, sseHeaders());
     }
     // Checked again: other connections may have taken the last places while this one rendered.
-    if (clientCount >= maxClients || res.destroyed) return c.body(null, 503, CORS_HEADER);
+    if (clientCount >= maxClients || res.destroyed) return full(c);
 
     let group = groups.get(query);
     if (!group) {
