@@ -2,11 +2,6 @@
 import { formatCount, formatRate, niceCeil } from './format.js';
 import type { RatePoint } from './rate-series.js';
 
-/**
- * A bar chart as table rows: a row header (name and bar) and a count cell, so it reads as a table
- * to a screen reader. Bars are sized through the CSSOM (`style.width`), which the page's
- * Content-Security-Policy allows, unlike inline style attributes.
- */
 export interface BarLinks {
   /** Where a click on the name goes (a drill-down of this page). */
   readonly drill?: (name: string) => string;
@@ -14,13 +9,39 @@ export interface BarLinks {
   readonly outside?: (name: string) => { readonly href: string; readonly label: string } | undefined;
 }
 
+/** Named counts as bars (largest first), each name a link when `links` say where to. */
 export function renderBars(
   table: HTMLTableElement,
   entries: ReadonlyArray<readonly [string, number]>,
   links: BarLinks = {},
 ): void {
+  renderBarRows(
+    table,
+    entries.map(([name, count]) => {
+      const label = document.createElement('span');
+      label.className = 'label';
+      label.append(nameElement(name, links.drill?.(name)));
+      const outside = links.outside?.(name);
+      if (outside) label.append(outsideLink(outside.href, outside.label));
+      return { label: [label], count };
+    }),
+  );
+}
+
+export interface BarRow {
+  /** What the row header shows above its bar. */
+  readonly label: readonly Node[];
+  readonly count: number;
+}
+
+/**
+ * A bar chart as table rows: a row header (label and bar) and a count cell, so it reads as a table
+ * to a screen reader. Bars are sized through the CSSOM (`style.width`), which the page's
+ * Content-Security-Policy allows, unlike inline style attributes. The first row is the largest.
+ */
+export function renderBarRows(table: HTMLTableElement, rows: readonly BarRow[]): void {
   const body = table.tBodies[0] ?? table.createTBody();
-  if (entries.length === 0) {
+  if (rows.length === 0) {
     const row = document.createElement('tr');
     const cell = document.createElement('td');
     cell.colSpan = 2;
@@ -30,31 +51,27 @@ export function renderBars(
     body.replaceChildren(row);
     return;
   }
-  const max = entries[0]?.[1] ?? 1;
-  const rows = entries.map(([name, count]) => {
-    const row = document.createElement('tr');
-    const header = document.createElement('th');
-    header.scope = 'row';
-    const label = document.createElement('span');
-    label.className = 'label';
-    label.append(nameElement(name, links.drill?.(name)));
-    const outside = links.outside?.(name);
-    if (outside) label.append(outsideLink(outside.href, outside.label));
-    const bar = document.createElement('span');
-    bar.className = 'bar';
-    bar.setAttribute('aria-hidden', 'true');
-    const fill = document.createElement('span');
-    fill.className = 'bar-fill';
-    fill.style.width = `${max > 0 ? (count / max) * 100 : 0}%`;
-    bar.append(fill);
-    header.append(label, bar);
-    const value = document.createElement('td');
-    value.textContent = formatCount(count);
-    value.dataset.value = String(count);
-    row.append(header, value);
-    return row;
-  });
-  body.replaceChildren(...rows);
+  const max = rows[0]?.count ?? 1;
+  body.replaceChildren(
+    ...rows.map(({ label, count }) => {
+      const row = document.createElement('tr');
+      const header = document.createElement('th');
+      header.scope = 'row';
+      const bar = document.createElement('span');
+      bar.className = 'bar';
+      bar.setAttribute('aria-hidden', 'true');
+      const fill = document.createElement('span');
+      fill.className = 'bar-fill';
+      fill.style.width = `${max > 0 ? (count / max) * 100 : 0}%`;
+      bar.append(fill);
+      header.append(...label, bar);
+      const value = document.createElement('td');
+      value.textContent = formatCount(count);
+      value.dataset.value = String(count);
+      row.append(header, value);
+      return row;
+    }),
+  );
 }
 
 /**

@@ -3,6 +3,7 @@
 import {
   type LineChart,
   nameElement,
+  renderBarRows,
   renderBars,
   renderRateLine,
   renderSplit,
@@ -315,39 +316,16 @@ function renderMissing(kind: string, name: string): void {
 // --- trending pages ---------------------------------------------------------------------------
 
 function renderPages(table: HTMLTableElement, pages: PagesJson['pages'], withDomain: boolean): void {
-  const body = table.tBodies[0] ?? table.createTBody();
-  if (pages.length === 0) {
-    renderBars(table, []);
-    return;
-  }
-  const max = pages[0]?.edits ?? 1;
-  body.replaceChildren(
-    ...pages.map((page) => {
-      const row = document.createElement('tr');
-      const header = document.createElement('th');
-      header.scope = 'row';
+  renderBarRows(
+    table,
+    pages.map((page) => {
       const label = document.createElement('span');
       label.className = 'label';
       label.append(nameElement(page.title, safeHttpUrl(page.url)));
-      header.append(label);
-      if (withDomain) {
-        const wiki = nameElement(page.domain, drillWiki(page.domain));
-        wiki.classList.add('domain');
-        header.append(wiki);
-      }
-      const bar = document.createElement('span');
-      bar.className = 'bar';
-      bar.setAttribute('aria-hidden', 'true');
-      const fill = document.createElement('span');
-      fill.className = 'bar-fill';
-      fill.style.width = `${max > 0 ? (page.edits / max) * 100 : 0}%`;
-      bar.append(fill);
-      header.append(bar);
-      const value = document.createElement('td');
-      value.textContent = formatCount(page.edits);
-      value.dataset.value = String(page.edits);
-      row.append(header, value);
-      return row;
+      if (!withDomain) return { label: [label], count: page.edits };
+      const wiki = nameElement(page.domain, drillWiki(page.domain));
+      wiki.classList.add('domain');
+      return { label: [label, wiki], count: page.edits };
     }),
   );
 }
