@@ -73,7 +73,7 @@ describe('/stats/stream over real sockets', () => {
     expect(messages[1]?.data).toBe(await stats());
     expect(JSON.parse(messages[1]?.data ?? '{}')).toMatchObject({ total: 3, by_user: { 'User 1': 2 } });
 
-    for (const bad of ['limit=0', 'window=61m', 'bogus=1']) {
+    for (const bad of ['limit=0', 'window=25h', 'bogus=1', 'limit=1&limit=2']) {
       const response = await fetch(`${base}/stats/stream?${bad}`);
       expect(response.status, bad).toBe(400);
       expect(response.headers.get('content-type')).toMatch(/^application\/json/);
@@ -81,6 +81,10 @@ describe('/stats/stream over real sockets', () => {
       const same = await fetch(`${base}/stats?${bad}`);
       expect(same.status, bad).toBe(400);
     }
+    // A wiki never counted: the 404 /stats gives, not a stream.
+    const unknown = await fetch(`${base}/stats/stream?domain=nowhere.example.org`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: 'not_found' });
   });
 
   it('sends at most one message a second per client, rendering each distinct query once a tick', async () => {
