@@ -2,14 +2,46 @@
 import { formatCount, formatRate, niceCeil } from './format.js';
 import type { RatePoint } from './rate-series.js';
 
+export interface BarLinks {
+  /** Where a click on the name goes (a drill-down of this page). */
+  readonly drill?: (name: string) => string;
+  /** A second, outside link beside the name (the user's page on the wiki). */
+  readonly outside?: (name: string) => { readonly href: string; readonly label: string } | undefined;
+}
+
+/** Named counts as bars (largest first), each name a link when `links` say where to. */
+export function renderBars(
+  table: HTMLTableElement,
+  entries: ReadonlyArray<readonly [string, number]>,
+  links: BarLinks = {},
+): void {
+  renderBarRows(
+    table,
+    entries.map(([name, count]) => {
+      const label = document.createElement('span');
+      label.className = 'label';
+      label.append(nameElement(name, links.drill?.(name)));
+      const outside = links.outside?.(name);
+      if (outside) label.append(outsideLink(outside.href, outside.label));
+      return { label: [label], count };
+    }),
+  );
+}
+
+export interface BarRow {
+  /** What the row header shows above its bar. */
+  readonly label: readonly Node[];
+  readonly count: number;
+}
+
 /**
- * A bar chart as table rows: a row header (name and bar) and a count cell, so it reads as a table
+ * A bar chart as table rows: a row header (label and bar) and a count cell, so it reads as a table
  * to a screen reader. Bars are sized through the CSSOM (`style.width`), which the page's
- * Content-Security-Policy allows, unlike inline style attributes.
+ * Content-Security-Policy allows, unlike inline style attributes. The first row is the largest.
  */
-export function renderBars(table: HTMLTableElement, entries: ReadonlyArray<readonly [string, number]>): void {
+export function renderBarRows(table: HTMLTableElement, rows: readonly BarRow[]): void {
   const body = table.tBodies[0] ?? table.createTBody();
-  if (entries.length === 0) {
+  if (rows.length === 0) {
     const row = document.createElement('tr');
     const cell = document.createElement('td');
     cell.colSpan = 2;
@@ -19,30 +51,54 @@ export function renderBars(table: HTMLTableElement, entries: ReadonlyArray<reado
     body.replaceChildren(row);
     return;
   }
-  const max = entries[0]?.[1] ?? 1;
-  const rows = entries.map(([name, count]) => {
-    const row = document.createElement('tr');
-    const header = document.createElement('th');
-    header.scope = 'row';
-    const label = document.createElement('span');
-    label.className = 'name';
-    label.textContent = name;
-    label.title = name;
-    const bar = document.createElement('span');
-    bar.className = 'bar';
-    bar.setAttribute('aria-hidden', 'true');
-    const fill = document.createElement('span');
-    fill.className = 'bar-fill';
-    fill.style.width = `${max > 0 ? (count / max) * 100 : 0}%`;
-    bar.append(fill);
-    header.append(label, bar);
-    const value = document.createElement('td');
-    value.textContent = formatCount(count);
-    value.dataset.value = String(count);
-    row.append(header, value);
-    return row;
-  });
-  body.replaceChildren(...rows);
+  const max = rows[0]?.count ?? 1;
+  body.replaceChildren(
+    ...rows.map(({ label, count }) => {
+      const row = document.createElement('tr');
+      const header = document.createElement('th');
+      header.scope = 'row';
+      const bar = document.createElement('span');
+      bar.className = 'bar';
+      bar.setAttribute('aria-hidden', 'true');
+      const fill = document.createElement('span');
+      fill.className = 'bar-fill';
+      fill.style.width = `${max > 0 ? (count / max) * 100 : 0}%`;
+      bar.append(fill);
+      header.append(...label, bar);
+      const value = document.createElement('td');
+      value.textContent = formatCount(count);
+      value.dataset.value = String(count);
+      row.append(header, value);
+      return row;
+    }),
+  );
+}
+
+/**
+ * A name from the stream (user, wiki, page title), isolated with <bdi>: a name holding bidi
+ * controls (U+202E) must not reorder the text around it. A link when `href` is given.
+ */
+export function nameElement(name: string, href?: string): HTMLElement {
+  const bdi = document.createElement('bdi');
+  bdi.textContent = name;
+  const box = document.createElement(href === undefined ? 'span' : 'a');
+  if (box instanceof HTMLAnchorElement && href !== undefined) box.href = href;
+  box.className = 'name';
+  box.title = name;
+  box.append(bdi);
+  return box;
+}
+
+/** A link off this site (a wiki), with an accessible name saying where it goes. */
+export function outsideLink(href: string, label: string): HTMLAnchorElement {
+  const link = document.createElement('a');
+  link.href = href;
+  link.className = 'outside';
+  link.rel = 'noreferrer';
+  link.setAttribute('aria-label', label);
+  link.title = label;
+  link.textContent = '↗';
+  return link;
 }
 
 /** The SVG's coordinate box (see index.html): x 0..600 is `spanMs` ago..now, y 0..160 is top..0. */

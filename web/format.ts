@@ -42,3 +42,17 @@ export function niceCeil(value: number): number {
 export function sortedEntries(map: Record<string, number>): Array<[string, number]> {
   return Object.entries(map).sort(([ka, a], [kb, b]) => b - a || (ka < kb ? -1 : ka > kb ? 1 : 0));
 }
+
+/** Bytes in SI units for people: "512 B", "12.3 kB", "4.5 MB". */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = Math.max(0, bytes);
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return unit === 0
+    ? `${value} ${units[0]}`
+    : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}

@@ -54,6 +54,7 @@ runMain(async () => {
     ready,
     log: log.child({ component: 'http' }),
     metrics: metrics.registry,
+    streamMaxClients: config.stream.maxClients,
   });
   const server = await startHttpServer(app, config.http.host, config.http.port);
   shutdown.add({ what: 'close the HTTP server', run: () => server.close() });

@@ -26,6 +26,7 @@ runMain(async () => {
     ready: async () => pipeline.checkpoint.writable,
     log: log.child({ component: 'http' }),
     metrics: metrics.registry,
+    streamMaxClients: config.stream.maxClients,
   });
   const server = await startHttpServer(app, config.http.host, config.http.port);
   shutdown.add({ what: 'close HTTP server', run: () => server.close() });

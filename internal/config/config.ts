@@ -108,6 +108,8 @@ const schema = z.object({
   SSE_RECONNECT_MIN_MS: int(1, 600_000).default(1_000),
   SSE_RECONNECT_MAX_MS: int(1, 3_600_000).default(60_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  // /stats/stream (internal/http/stats-stream.ts): connected clients at most, one more gets a 503.
+  STREAM_MAX_CLIENTS: int(1, 100_000).default(1_000),
 });
 
 type Env = z.output<typeof schema>;
@@ -148,6 +150,7 @@ export interface Config {
   readonly checkpointIntervalMs: number;
   readonly dedupWindow: number;
   readonly shutdownTimeoutMs: number;
+  readonly stream: { readonly maxClients: number };
 }
 
 /**
@@ -224,6 +227,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     checkpointIntervalMs: e.CHECKPOINT_INTERVAL_MS,
     dedupWindow: e.DEDUP_WINDOW,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    stream: { maxClients: e.STREAM_MAX_CLIENTS },
   };
   return deepFreeze(config);
 }

@@ -15,6 +15,7 @@ import {
   renderUserJson,
   renderWindowStatsJson,
 } from './stats-json.js';
+import { mountStatsStream } from './stats-stream.js';
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 100_000;
@@ -102,6 +103,8 @@ export interface HttpDeps {
   readonly metrics?: Registry;
   /** Folder of the built dashboard; default `<repo>/dist/web` (see dashboard-assets.ts). */
   readonly webRoot?: string;
+  /** `/stats/stream` clients at most (STREAM_MAX_CLIENTS); default 1,000. */
+  readonly streamMaxClients?: number;
 }
 
 /**
@@ -191,6 +194,11 @@ export function createHttpApp(deps: HttpDeps): Hono {
     return json(c, renderPagesJson(view, limit));
   });
 
+  mountStatsStream(app, {
+    render: (q) => app.request(`/stats?${q}`),
+    maxClients: deps.streamMaxClients,
+    log: deps.log,
+  });
   if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics));
   mountDashboard(app, deps.webRoot ?? defaultWebRoot());
 

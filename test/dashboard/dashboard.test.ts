@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { readRecordedEvents } from '../../internal/replay/recorded-events.js';
+import { deriveEvent, readRecordedEvents } from '../../internal/replay/recorded-events.js';
 import { buildDashboard, getJson, RECORDED_DIR, startPipeline, waitFor } from './harness.js';
 
 /** Debian's Chromium (`apt-get install chromium`, done by .ci/run): no browser download. */
@@ -21,6 +21,29 @@ if (missing.length > 0 && !process.env.CI) {
 interface Stats {
   total: number;
   by_domain: Record<string, number>;
+  by_user: Record<string, number>;
+}
+
+/** A user name holding a right-to-left override (U+202E): it must not reorder text around it. */
+const BIDI_USER = '\u202Eevil-bot';
+
+/** The recorded events, with one in six by BIDI_USER (fresh ids): it leads the top users. */
+function eventsWithBidiUser(): string[] {
+  const events: string[] = [];
+  readRecordedEvents([RECORDED_DIR]).forEach((line, i) => {
+    events.push(line);
+    if (i % 5 === 4) {
+      const event = JSON.parse(deriveEvent(line, 1)) as { user?: string };
+      event.user = BIDI_USER;
+      events.push(JSON.stringify(event));
+    }
+  });
+  return events;
+}
+
+/** Requests the page made to `path` exactly (query aside), in order. */
+function requestsTo(requests: readonly string[], path: string): string[] {
+  return requests.filter((url) => new URL(url).pathname === path);
 }
 
 async function launch(): Promise<BrowserContext> {
@@ -52,7 +75,12 @@ function watchProblems(page: Page): string[] {
     if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
   });
   page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
-  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`));
+  page.on('requestfailed', (request) => {
+    const error = request.failure()?.errorText;
+    // A stream the page closes itself (the view changed, or the page went away) ends as aborted.
+    if (error === 'net::ERR_ABORTED' && new URL(request.url()).pathname === '/stats/stream') return;
+    problems.push(`request failed: ${request.url()} (${error})`);
+  });
   return problems;
 }
 
@@ -85,7 +113,7 @@ describe('dashboard in a real browser', () => {
   it.skipIf(missing.length > 0 && !process.env.CI)(
     'shows what /stats says, updates live, logs no errors, fits a phone',
     async () => {
-      const events = readRecordedEvents([RECORDED_DIR]);
+      const events = eventsWithBidiUser();
       // meta.dt = time of sending, as on the live stream: "last event" and "behind by" look real.
       const { baseUrl, replay } = await startPipeline(
         { events, ratePerSec: 120, retime: true, heartbeatMs: 500 },
@@ -100,6 +128,8 @@ describe('dashboard in a real browser', () => {
         mkdirSync(ARTIFACTS, { recursive: true });
         await page.screenshot({ path: join(ARTIFACTS, 'dashboard-failure.png'), fullPage: true });
       });
+      const requests: string[] = [];
+      page.on('request', (request) => requests.push(request.url()));
       await page.goto(`${baseUrl}/`);
       await expect(page.title()).resolves.toContain('wikistream');
 
@@ -127,6 +157,10 @@ describe('dashboard in a real browser', () => {
         return total !== undefined && total > before ? total : undefined;
       });
       expect(after).toBeGreaterThan(before);
+      // ...over the stream: it is open, and while it is, the page never polled /stats.
+      await expect(page.locator('body').getAttribute('data-transport')).resolves.toBe('stream');
+      expect(requestsTo(requests, '/stats/stream')).toEqual([`${baseUrl}/stats/stream?limit=10`]);
+      expect(requestsTo(requests, '/stats')).toEqual([]);
       const rate = await waitFor('a non-zero rate', async () => {
         const shown = await shownNumber(page, '#rate');
         return shown !== undefined && shown > 0 ? shown : undefined;
@@ -148,10 +182,107 @@ describe('dashboard in a real browser', () => {
         page.getByRole('img', { name: /^Bots [\d,]+ \(\d+%\), humans [\d,]+/ }).count(),
       ).resolves.toBe(1);
 
+      // 4. Names are isolated: the bidi-override user leads the top users, inside a <bdi>.
+      const bidi = await page.evaluate<{ text: string; tag: string; unicodeBidi: string } | null>(`(() => {
+        const name = document.querySelector('#top-users tbody tr th .name bdi');
+        return name && { text: name.textContent, tag: name.tagName, unicodeBidi: getComputedStyle(name).unicodeBidi };
+      })()`);
+      expect(bidi).toEqual({ text: BIDI_USER, tag: 'BDI', unicodeBidi: 'isolate' });
+      const unisolated = await page.evaluate<number>(
+        `[...document.querySelectorAll('.name')].filter((n) => !n.querySelector(':scope > bdi')).length`,
+      );
+      expect(unisolated).toBe(0);
+
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
 
-      // 4. Phone width: one column, nothing wider than the screen.
+      // 5. The window switch: the URL says 5m, the stream is reopened for it, and once the replay
+      //    holds back the page shows what /stats?window=5m says.
+      replay.stall(true);
+      await page.getByRole('link', { name: '5 min' }).click();
+      await expect.poll(() => page.evaluate<string>('location.hash')).toBe('#/?window=5m');
+      await expect(page.getByRole('link', { name: '5 min' }).getAttribute('aria-current')).resolves.toBe(
+        'true',
+      );
+      await expect(page.locator('#h-rate').textContent()).resolves.toBe('Events per second, last 5 minutes');
+      const windowed = await waitFor('the page to show the 5-minute total', async () => {
+        const stats = await getJson<Stats>(`${baseUrl}/stats?window=5m`);
+        return (await shownNumber(page, '#total')) === stats.total ? stats : undefined;
+      });
+      expect(windowed.total).toBeGreaterThan(0);
+      expect(requestsTo(requests, '/stats/stream').at(-1)).toBe(`${baseUrl}/stats/stream?limit=10&window=5m`);
+      await expect(page.locator('#total-note').textContent()).resolves.toBe('in the last 5 minutes');
+      // The trending pages of the same window, linked to the pages on their wikis.
+      const pages = await getJson<{ pages: Array<{ title: string; url: string; edits: number }> }>(
+        `${baseUrl}/stats/pages?window=5m&limit=10`,
+      );
+      const topPage = pages.pages[0];
+      expect(topPage).toBeDefined();
+      await waitFor('the trending pages', async () =>
+        (await page.locator('#trending tbody tr th a.name').first().textContent()) === topPage?.title
+          ? true
+          : undefined,
+      );
+      await expect(page.locator('#trending tbody tr th a.name').first().getAttribute('href')).resolves.toBe(
+        topPage?.url,
+      );
+      await expect(page.locator('#trending tbody tr td').first().getAttribute('data-value')).resolves.toBe(
+        String(topPage?.edits),
+      );
+
+      // 6. The drill-down of a wiki: a click on the top domain opens it, the URL names it (and
+      //    survives a reload), and it shows that wiki's numbers from the server.
+      const domain = topOf(windowed.by_domain) as string;
+      await page.locator('#top-domains tbody tr th a.name').first().click();
+      const wikiHash = `#/wiki/${encodeURIComponent(domain)}?window=5m`;
+      await expect.poll(() => page.evaluate<string>('location.hash')).toBe(wikiHash);
+      const wiki = await getJson<{ total: number; users: number }>(
+        `${baseUrl}/stats?domain=${encodeURIComponent(domain)}&window=5m`,
+      );
+      await waitFor('the wiki drill-down', async () =>
+        (await shownNumber(page, '#drill-total')) === wiki.total ? true : undefined,
+      );
+      await expect(shownNumber(page, '#drill-count')).resolves.toBe(wiki.users);
+      await expect(page.locator('#drill-title .drill-name').textContent()).resolves.toBe(domain);
+      await expect(page.getByRole('link', { name: `Open ${domain}` }).getAttribute('href')).resolves.toBe(
+        `https://${domain}/`,
+      );
+      await page.reload();
+      await waitFor('the drill-down again after a reload', async () =>
+        (await shownNumber(page, '#drill-total')) === wiki.total ? true : undefined,
+      );
+      await expect(page.evaluate<string>('location.hash')).resolves.toBe(wikiHash);
+
+      // 7. The drill-down of a user, by a click on a name: the bidi user, whose name must not
+      //    reorder the title around it (the text after it stays to its right).
+      await page.goto(`${baseUrl}/#/`);
+      await waitFor('the top users', async () =>
+        (await page.locator('#top-users tbody tr th a.name').count()) > 0 ? true : undefined,
+      );
+      await page.locator('#top-users tbody tr th a.name').first().click();
+      await expect
+        .poll(() => page.evaluate<string>('location.hash'))
+        .toBe(`#/user/${encodeURIComponent(BIDI_USER)}`);
+      const user = await getJson<{ total: number; by_domain: Record<string, number> }>(
+        `${baseUrl}/stats/users/${encodeURIComponent(BIDI_USER)}`,
+      );
+      await waitFor('the user drill-down', async () =>
+        (await shownNumber(page, '#drill-total')) === user.total ? true : undefined,
+      );
+      const title = await page.evaluate<{ nameRight: number; afterLeft: number }>(`(() => {
+        const name = document.querySelector('#drill-title .drill-name');
+        const after = document.createRange();
+        after.selectNodeContents(name.nextSibling);
+        return { nameRight: name.getBoundingClientRect().right, afterLeft: after.getBoundingClientRect().left };
+      })()`);
+      expect(title.afterLeft).toBeGreaterThanOrEqual(title.nameRight - 1);
+      const userDomain = topOf(user.by_domain) as string;
+      await expect(
+        page.getByRole('link', { name: `User page of ${BIDI_USER} on ${userDomain}` }).getAttribute('href'),
+      ).resolves.toBe(`https://${userDomain}/wiki/User:${encodeURIComponent(BIDI_USER)}`);
+      replay.stall(false);
+
+      // 8. Phone width: one column, nothing wider than the screen.
       await page.setViewportSize({ width: 390, height: 844 });
       const overflow = await page.evaluate<number>(
         'document.documentElement.scrollWidth - window.innerWidth',
@@ -161,6 +292,23 @@ describe('dashboard in a real browser', () => {
 
       expect(problems).toEqual([]);
       await page.close();
+
+      // 9. Fallback: a page whose stream is refused (a full server's 503) polls /stats instead.
+      const fallback = await context.newPage();
+      await fallback.route('**/stats/stream?**', (route) =>
+        route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"unavailable"}' }),
+      );
+      const polled: string[] = [];
+      fallback.on('request', (request) => polled.push(request.url()));
+      await fallback.goto(`${baseUrl}/`);
+      const shown = await waitFor('the polled numbers', async () => {
+        const via = await fallback.locator('body').getAttribute('data-transport');
+        const total = await shownNumber(fallback, '#total');
+        return via === 'polling' && total !== undefined && total > 0 ? total : undefined;
+      });
+      expect(shown).toBeGreaterThan(0);
+      expect(requestsTo(polled, '/stats')[0]).toBe(`${baseUrl}/stats?limit=10`);
+      await fallback.close();
     },
   );
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, niceCeil, sortedEntries } from '../../web/format.js';
+import { formatBytes, formatDuration, niceCeil, sortedEntries } from '../../web/format.js';
 import { RateSeries } from '../../web/rate-series.js';
+import { formatRoute, parseRoute, type Route, safeHttpUrl, userPageUrl, wikiUrl } from '../../web/route.js';
 
 describe('dashboard rate series', () => {
   it('turns successive totals into events per second', () => {
@@ -54,5 +55,57 @@ describe('dashboard formatting', () => {
     expect(formatDuration(400 * 86_400_000)).toBe('400 d');
     expect(formatDuration(-5)).toBe('0.0 s');
     expect([0, 0.3, 1, 7, 12, 480, 501].map(niceCeil)).toEqual([1, 0.5, 1, 10, 20, 500, 1000]);
+  });
+});
+
+describe('dashboard routes (the URL hash)', () => {
+  it('round-trips every view and window, whatever the name holds', () => {
+    const routes: Route[] = [
+      { view: 'overview', window: 'all' },
+      { view: 'overview', window: '5m' },
+      { view: 'wiki', domain: 'en.wikipedia.org', window: '1h' },
+      { view: 'user', user: 'Some name', window: '24h' },
+      { view: 'user', user: '\u202Eevil/a?b#c%d&window=5m', window: 'all' },
+      { view: 'user', user: '__proto__', window: '5m' },
+    ];
+    for (const route of routes) expect(parseRoute(formatRoute(route))).toEqual(route);
+    expect(formatRoute({ view: 'wiki', domain: 'en.wikipedia.org', window: '1h' })).toBe(
+      '#/wiki/en.wikipedia.org?window=1h',
+    );
+    expect(formatRoute({ view: 'user', user: 'A b', window: 'all' })).toBe('#/user/A%20b');
+  });
+
+  it('falls back to the overview (or the default window) on anything else', () => {
+    expect(parseRoute('')).toEqual({ view: 'overview', window: 'all' });
+    expect(parseRoute('#/nowhere?window=7m')).toEqual({ view: 'overview', window: 'all' });
+    expect(parseRoute('#/user/%E0%A4%A')).toEqual({ view: 'overview', window: 'all' });
+    expect(parseRoute('#/wiki/x.org?window=24h&window=5m')).toEqual({
+      view: 'wiki',
+      domain: 'x.org',
+      window: '24h',
+    });
+  });
+
+  it('links only to http(s) pages and host names, never to what a hostile event could slip in', () => {
+    expect(safeHttpUrl('https://en.wikipedia.org/wiki/Foo')).toBe('https://en.wikipedia.org/wiki/Foo');
+    expect(safeHttpUrl('javascript:alert(1)')).toBeUndefined();
+    expect(safeHttpUrl('not a url')).toBeUndefined();
+    expect(wikiUrl('en.wikipedia.org')).toBe('https://en.wikipedia.org/');
+    expect(wikiUrl('evil.org/path')).toBeUndefined();
+    expect(wikiUrl('localhost')).toBeUndefined();
+    expect(userPageUrl('en.wikipedia.org', 'Some name/x')).toBe(
+      'https://en.wikipedia.org/wiki/User:Some_name%2Fx',
+    );
+  });
+
+  it('formats bytes for people', () => {
+    expect([0, 999, 1_000, 12_345, 4_500_000, 7e12].map(formatBytes)).toEqual([
+      '0 B',
+      '999 B',
+      '1.0 kB',
+      '12 kB',
+      '4.5 MB',
+      '7.0 TB',
+    ]);
   });
 });
