@@ -7,6 +7,12 @@ import type { Metrics } from '../metrics/metrics.js';
 import { WikimediaSource } from '../wikimedia/sse-source.js';
 import { EventProducer } from './event-producer.js';
 
+/**
+ * A pause is normal back-pressure (a backfill pauses every few thousand events): counted, logged at
+ * debug. One that lasts this long means the broker is not keeping up at all: that is a warning.
+ */
+export const STUCK_PAUSE_MS = 30_000;
+
 interface ProducerCheckpoint {
   version: 1;
   url: string;
@@ -30,12 +36,15 @@ export class ProducerPipeline {
   private acknowledged: string | undefined;
   private queued: string | undefined;
   private readonly log: Logger;
+  private pausedAt = 0;
+  private stuckTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: Config,
     producer: Producer,
     log: Logger,
     private readonly metrics?: Metrics,
+    private readonly stuckPauseMs = STUCK_PAUSE_MS,
   ) {
     this.log = log.child({ component: 'producer' });
     this.checkpoint = new PeriodicCheckpoint(
@@ -84,6 +93,7 @@ export class ProducerPipeline {
 
   /** Stop reading, send what was read, persist the acknowledged cursor. */
   async stop(): Promise<void> {
+    clearTimeout(this.stuckTimer);
     this.source.stop();
     await this.events.drain();
     await this.checkpoint.stop();
@@ -94,8 +104,17 @@ export class ProducerPipeline {
     this.queued = id;
     this.metrics?.producerInFlight.set(this.events.buffered);
     if (this.events.buffered >= this.config.kafka.producerMaxInFlight && !this.source.isPaused) {
-      this.log.warn({ buffered: this.events.buffered }, 'broker is behind; pausing the stream');
+      this.log.debug({ buffered: this.events.buffered }, 'broker is behind; pausing the stream');
+      this.metrics?.producerPauses.inc();
+      this.pausedAt = Date.now();
       this.source.pause();
+      this.stuckTimer = setTimeout(() => {
+        this.log.warn(
+          { buffered: this.events.buffered, pausedForMs: Date.now() - this.pausedAt },
+          'stream paused for long: the broker is not acknowledging; check the broker',
+        );
+      }, this.stuckPauseMs);
+      this.stuckTimer.unref();
     }
   }
 
@@ -104,6 +123,11 @@ export class ProducerPipeline {
     this.metrics?.producerInFlight.set(this.events.buffered);
     this.checkpoint.markDirty();
     if (this.source.isPaused && this.events.buffered <= this.config.kafka.producerMaxInFlight / 2) {
+      clearTimeout(this.stuckTimer);
+      const pausedForMs = Date.now() - this.pausedAt;
+      if (pausedForMs >= this.stuckPauseMs)
+        this.log.info({ pausedForMs }, 'broker caught up; stream resumed');
+      else this.log.debug({ pausedForMs }, 'broker caught up; stream resumed');
       this.source.resume();
     }
   }
