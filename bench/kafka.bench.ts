@@ -223,10 +223,12 @@ async function untilCounted(port: number, started?: () => void): Promise<void> {
 
 async function ourConsumer(ctx: Ctx, topic: string, group: string): Promise<Run> {
   const data = mkdtempSync(join(ctx.dir, 'consumer-'));
-  const consumer = spawnNode([dist('consumer')], {
-    ...consumerEnv(ctx.broker.address, topic, data),
-    KAFKA_GROUP_ID: group,
-  });
+  const consumer = spawnNode(
+    [dist('consumer')],
+    { ...consumerEnv(ctx.broker.address, topic, data), KAFKA_GROUP_ID: group },
+    // e.g. BENCH_CONSUMER_FLAGS=--max-semi-space-size=64 to try V8 settings on the binary.
+    process.env.BENCH_CONSUMER_FLAGS ? process.env.BENCH_CONSUMER_FLAGS.split(' ') : [],
+  );
   try {
     const port = Number((await consumer.line(/"port":(\d+).*HTTP running/)).match[1]);
     return await measured(
