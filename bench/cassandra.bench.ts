@@ -8,17 +8,12 @@ import { deriveEvents, readRecordedEvents } from '../internal/replay/recorded-ev
 import { planBatch } from '../internal/stats/batch-plan.js';
 import { createStore } from '../internal/store/create-store.js';
 import { parseRecentChange } from '../internal/wikimedia/event-schema.js';
-import { fmt, median, SHARED_EVENTS_DIR } from './support.js';
+import { fmt, median, percentile, SHARED_EVENTS_DIR } from './support.js';
 
 const TITLE = 'Cassandra store: apply cost per batch (issue 11)';
 const BATCHES = Number(process.env.BENCH_CASSANDRA_BATCHES ?? 60);
 const BATCH_SIZES = [100, 1_000];
 const PARTITIONS = 6;
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
 
 export default async function bench() {
   if (!process.env.CASSANDRA_CONTACT_POINTS) {

@@ -21,7 +21,7 @@ import {
   writeEventsFile,
 } from './kafka-setup.js';
 import { cpuSeconds, dist, spawnNode, stop, type Watched } from './processes.js';
-import { fmt, median, SHARED_EVENTS_DIR } from './support.js';
+import { fmt, median, percentile, replayArgs, SHARED_EVENTS_DIR } from './support.js';
 
 const EVENTS = Number(process.env.BENCH_KAFKA_EVENTS ?? 200_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -44,24 +44,29 @@ interface Ctx {
   round: number;
 }
 
-/** Times `body` from when it reports its start to when it resolves, with CPU of `watched()` and the broker. */
+/**
+ * Times `body` from when it reports its start to when it resolves, with CPU of `watched()` and the
+ * broker. `started(done)` may say how many events were already done then; they do not count.
+ */
 async function measured(
   ctx: Ctx,
   watched: () => Array<Watched | undefined>,
-  body: (started: () => void) => Promise<void>,
+  body: (started: (done?: number) => void) => Promise<void>,
 ): Promise<Run> {
   let start = 0;
   let cpu0 = 0;
   let broker0 = 0;
+  let doneAtStart = 0;
   const cpuNow = () => watched().reduce((sum, w) => sum + cpuSeconds(w?.child.pid), 0);
-  await body(() => {
+  await body((done = 0) => {
+    doneAtStart = done;
     start = performance.now();
     cpu0 = cpuNow();
     broker0 = cpuSeconds(ctx.broker.watched?.child.pid);
   });
   const seconds = (performance.now() - start) / 1000;
   return {
-    rate: EVENTS / seconds,
+    rate: (EVENTS - doneAtStart) / seconds,
     cpu: cpuNow() - cpu0,
     brokerCpu: cpuSeconds(ctx.broker.watched?.child.pid) - broker0,
     seconds,
@@ -78,14 +83,17 @@ async function endOffsets(brokers: string, topic: string): Promise<number> {
   }
 }
 
-/** Polls the topic's end offsets: `started` at the first acknowledged batch, returns once all are in. */
-async function untilProduced(brokers: string, topic: string, started: () => void): Promise<void> {
+/**
+ * Polls the topic's end offsets: `started` at the first acknowledged batch (what it holds then is
+ * left out of the rate), returns once all are in.
+ */
+async function untilProduced(brokers: string, topic: string, started: (done: number) => void): Promise<void> {
   let seen = false;
   for (;;) {
     const n = await endOffsets(brokers, topic);
     if (n > 0 && !seen) {
       seen = true;
-      started();
+      started(n);
     }
     if (n >= EVENTS) return;
     await sleep(50);
@@ -93,18 +101,25 @@ async function untilProduced(brokers: string, topic: string, started: () => void
 }
 
 function replayServer(count: number): Watched {
-  return spawnNode([
-    dist('replay'),
-    '--port',
-    '0',
-    '--rate',
-    '0',
-    '--once',
-    '--keep-time',
-    '--count',
-    String(count),
-    SHARED_EVENTS_DIR,
-  ]);
+  return spawnNode([dist('replay'), ...replayArgs(count)]);
+}
+
+/** `cmd/consumer` (memory store) on `topic`, with the HTTP port it bound. */
+async function startOurConsumer(ctx: Ctx, topic: string): Promise<{ consumer: Watched; port: number }> {
+  const consumer = spawnNode(
+    [dist('consumer')],
+    consumerEnv(ctx.broker.address, topic, mkdtempSync(join(ctx.dir, 'consumer-'))),
+  );
+  const port = Number((await consumer.line(/"port":(\d+).*HTTP running/)).match[1]);
+  return { consumer, port };
+}
+
+/** `cmd/producer` reading the replay server at `url` into `topic`. */
+function spawnOurProducer(ctx: Ctx, topic: string, url: string): Watched {
+  return spawnNode([dist('producer')], {
+    ...binaryEnv(ctx.broker.address, topic, mkdtempSync(join(ctx.dir, 'producer-'))),
+    WIKIPEDIA_STREAM_URL: url,
+  });
 }
 
 const replayUrl = async (replay: Watched) =>
@@ -160,7 +175,6 @@ async function bareProducer(ctx: Ctx, topic: string): Promise<Run> {
 async function ourProducer(ctx: Ctx, topic: string): Promise<Run> {
   await createTopic(ctx.broker.address, topic);
   const replay = replayServer(EVENTS);
-  const data = mkdtempSync(join(ctx.dir, 'producer-'));
   let producer: Watched | undefined;
   try {
     const url = await replayUrl(replay);
@@ -168,10 +182,7 @@ async function ourProducer(ctx: Ctx, topic: string): Promise<Run> {
       ctx,
       () => [producer],
       async (started) => {
-        producer = spawnNode([dist('producer')], {
-          ...binaryEnv(ctx.broker.address, topic, data),
-          WIKIPEDIA_STREAM_URL: url,
-        });
+        producer = spawnOurProducer(ctx, topic, url);
         await untilProduced(ctx.broker.address, topic, started);
       },
     );
@@ -207,14 +218,17 @@ async function bareConsumer(ctx: Ctx, topic: string, group: string): Promise<Run
   }
 }
 
-/** Polls our consumer's /stats: `started` once it counted anything, returns once it counted EVENTS. */
-async function untilCounted(port: number, started?: () => void): Promise<void> {
+/**
+ * Polls our consumer's /stats: `started` once it counted anything (with what it counted by then,
+ * which is left out of the rate), returns once it counted EVENTS.
+ */
+async function untilCounted(port: number, started?: (done: number) => void): Promise<void> {
   let seen = false;
   for (;;) {
     const total = await statsTotal(port);
     if (total > 0 && !seen) {
       seen = true;
-      started?.();
+      started?.(total);
     }
     if (total >= EVENTS) return;
     await sleep(20);
@@ -276,24 +290,15 @@ async function ourCatchUp(ctx: Ctx, topic: string): Promise<Run> {
   const parts: Watched[] = [];
   try {
     const url = await replayUrl(replay);
-    const consumer = spawnNode(
-      [dist('consumer')],
-      consumerEnv(ctx.broker.address, topic, mkdtempSync(join(ctx.dir, 'c-'))),
-    );
+    const { consumer, port } = await startOurConsumer(ctx, topic);
     parts.push(consumer);
-    const port = Number((await consumer.line(/"port":(\d+).*HTTP running/)).match[1]);
     await consumer.line(/"consumer running"/);
     return await measured(
       ctx,
       () => parts,
       async (started) => {
         started();
-        parts.push(
-          spawnNode([dist('producer')], {
-            ...binaryEnv(ctx.broker.address, topic, mkdtempSync(join(ctx.dir, 'p-'))),
-            WIKIPEDIA_STREAM_URL: url,
-          }),
-        );
+        parts.push(spawnOurProducer(ctx, topic, url));
         await untilCounted(port);
       },
     );
@@ -303,29 +308,14 @@ async function ourCatchUp(ctx: Ctx, topic: string): Promise<Run> {
   }
 }
 
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
-
 /** Replay at 100 events/s with meta.dt = time of sending; poll /stats and age each newest event. */
 async function latencyRun(ctx: Ctx, topic: string): Promise<number[]> {
   const replay = spawnNode([dist('replay'), '--port', '0', '--rate', '100', SHARED_EVENTS_DIR]);
   const parts: Watched[] = [replay];
   try {
     const url = await replayUrl(replay);
-    const consumer = spawnNode(
-      [dist('consumer')],
-      consumerEnv(ctx.broker.address, topic, mkdtempSync(join(ctx.dir, 'l-'))),
-    );
-    parts.push(consumer);
-    const port = Number((await consumer.line(/"port":(\d+).*HTTP running/)).match[1]);
-    parts.push(
-      spawnNode([dist('producer')], {
-        ...binaryEnv(ctx.broker.address, topic, mkdtempSync(join(ctx.dir, 'l-'))),
-        WIKIPEDIA_STREAM_URL: url,
-      }),
-    );
+    const { consumer, port } = await startOurConsumer(ctx, topic);
+    parts.push(consumer, spawnOurProducer(ctx, topic, url));
     const samples: number[] = [];
     let last: string | null = null;
     let warmUntil = 0;
