@@ -62,21 +62,18 @@ export function rawLimit(lines: readonly string[]): number {
   return lines.length / ((performance.now() - start) / 1000);
 }
 
+/** Replay server arguments: `count` events served once, as fast as read, recorded `meta.dt` kept. */
+export function replayArgs(count: number): string[] {
+  return ['--port', '0', '--rate', '0', '--once', '--keep-time', '--count', String(count), SHARED_EVENTS_DIR];
+}
+
 /** The replay server in its own process serving `count` events once, as fast as read (the live stream is another machine, too). */
 export function startReplayChild(count: number) {
-  return startChild(
-    [
-      'cmd/replay/main.ts',
-      '--port',
-      '0',
-      '--rate',
-      '0',
-      '--once',
-      '--keep-time',
-      '--count',
-      String(count),
-      SHARED_EVENTS_DIR,
-    ],
-    /replaying \d+ events at (\S+)/,
-  );
+  return startChild(['cmd/replay/main.ts', ...replayArgs(count)], /replaying \d+ events at (\S+)/);
+}
+
+/** The value below which `p` percent of `values` fall (nearest rank). */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }

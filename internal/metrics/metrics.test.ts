@@ -42,6 +42,7 @@ describe('createMetrics', () => {
       'wikistream_log_replaced_total counter',
       'wikistream_offset_commit_duration_seconds histogram',
       'wikistream_producer_in_flight_events gauge',
+      'wikistream_producer_pauses_total counter',
       'wikistream_records_lost_total counter',
       'wikistream_source_canaries_total counter',
       'wikistream_source_last_activity_age_seconds gauge',

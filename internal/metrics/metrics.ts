@@ -59,6 +59,8 @@ export interface Metrics {
   readonly recordsLost: Counter<'topic' | 'partition'>;
   /** Producer: events read but not yet acknowledged by the broker (bounded by PRODUCER_MAX_IN_FLIGHT). */
   readonly producerInFlight: Gauge;
+  /** Producer: times the stream was paused because the broker was behind (normal during a backfill). */
+  readonly producerPauses: Counter;
   /**
    * Exposes a source's counters: events received, SSE connects and reconnects, seconds since the
    * last event and since the last byte. Several sources (one replacing another) add up.
@@ -159,6 +161,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     producerInFlight: new Gauge({
       name: 'wikistream_producer_in_flight_events',
       help: 'Events read from the stream but not yet acknowledged by the broker.',
+      registers,
+    }),
+    producerPauses: new Counter({
+      name: 'wikistream_producer_pauses_total',
+      help: 'Times the producer paused the stream because PRODUCER_MAX_IN_FLIGHT events were unacknowledged.',
       registers,
     }),
     bindSource: (source) => bindSource(source),

@@ -12,6 +12,12 @@ import { WikimediaSource } from '../wikimedia/sse-source.js';
 import { EventProducer } from './event-producer.js';
 import { producerCheckpointSchema } from './producer-checkpoint-schema.js';
 
+/**
+ * A pause is normal back-pressure (a backfill pauses every few thousand events): counted, logged at
+ * debug. One that lasts this long means the broker is not keeping up at all: that is a warning.
+ */
+export const STUCK_PAUSE_MS = 30_000;
+
 interface ProducerCheckpoint {
   version: 1;
   url: string;
@@ -41,12 +47,15 @@ export class ProducerPipeline {
   };
   private queued: string | undefined;
   private readonly log: Logger;
+  private pausedAt = 0;
+  private stuckTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: Config,
     producer: Producer,
     log: Logger,
     private readonly metrics?: Metrics,
+    private readonly stuckPauseMs = STUCK_PAUSE_MS,
   ) {
     this.log = log.child({ component: 'producer' });
     this.cursorFile = new CheckpointFile(join(config.dataDir, 'producer-cursor.json'));
@@ -97,6 +106,7 @@ export class ProducerPipeline {
 
   /** Stop reading, send what was read; every acknowledged send has persisted the cursor. */
   async stop(): Promise<void> {
+    clearTimeout(this.stuckTimer);
     this.source.stop();
     await this.events.drain();
   }
@@ -106,8 +116,17 @@ export class ProducerPipeline {
     this.queued = id;
     this.metrics?.producerInFlight.set(this.events.buffered);
     if (this.events.buffered >= this.config.kafka.producerMaxInFlight && !this.source.isPaused) {
-      this.log.warn({ buffered: this.events.buffered }, 'broker is behind; pausing the stream');
+      this.log.debug({ buffered: this.events.buffered }, 'broker is behind; pausing the stream');
+      this.metrics?.producerPauses.inc();
+      this.pausedAt = Date.now();
       this.source.pause();
+      this.stuckTimer = setTimeout(() => {
+        this.log.warn(
+          { buffered: this.events.buffered, pausedForMs: Date.now() - this.pausedAt },
+          'stream paused for long: the broker is not acknowledging; check the broker',
+        );
+      }, this.stuckPauseMs);
+      this.stuckTimer.unref();
     }
   }
 
@@ -115,6 +134,11 @@ export class ProducerPipeline {
   private async onAcknowledged(sseId: string): Promise<void> {
     this.metrics?.producerInFlight.set(this.events.buffered);
     if (this.source.isPaused && this.events.buffered <= this.config.kafka.producerMaxInFlight / 2) {
+      clearTimeout(this.stuckTimer);
+      const pausedForMs = Date.now() - this.pausedAt;
+      if (pausedForMs >= this.stuckPauseMs)
+        this.log.info({ pausedForMs }, 'broker caught up; stream resumed');
+      else this.log.debug({ pausedForMs }, 'broker caught up; stream resumed');
       this.source.resume();
     }
     const backoff = new Backoff(100, 10_000);
