@@ -77,7 +77,7 @@ describe.skipIf(!contactPoints)(title, () => {
 
   runStoreContract('cassandra', cassandraWorld(worldOptions()), {
     sharedState: true,
-    rebase: false,
+    rebase: true,
     countKinds: true,
   });
 
