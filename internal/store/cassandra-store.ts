@@ -13,10 +13,10 @@ import type {
   UserView,
 } from '../stats/stats-aggregate.js';
 import { Backoff } from '../wikimedia/backoff.js';
+import { MAX_RECORDS_PER_APPLY } from './cassandra/apply-batch.js';
 import { toStoreError } from './cassandra/driver-errors.js';
 import type { FollowedView } from './cassandra/followed-view.js';
 import { PartitionWriter } from './cassandra/partition-writer.js';
-import { MAX_RECORDS_PER_APPLY } from './cassandra/apply-batch.js';
 import { ensureSchema, findMigrationsDir } from './cassandra/schema.js';
 import { type Statements, statements } from './cassandra/statements.js';
 import { ViewFollower } from './cassandra/view-follower.js';

@@ -4,9 +4,9 @@ import type { BatchPlan, PartitionKey, PartitionPosition } from '../../stats/bat
 import type { CountKind } from '../../stats/counts.js';
 import { DedupWindow } from '../../stats/dedup-window.js';
 import type { MinuteCounts } from '../../stats/minute-buckets.js';
+import { StatsDelta } from '../../stats/stats-delta.js';
 import { PartitionLedger } from '../partition-ledger.js';
 import { type ApplyResult, partitionId } from '../stats-store.js';
-import { StatsDelta } from '../../stats/stats-delta.js';
 import { buildApplyBatch, buildRebaseBatch, rowKey, type TouchedRows } from './apply-batch.js';
 import { decodeMinute } from './delta-codec.js';
 import { toStoreError } from './driver-errors.js';
