@@ -243,15 +243,26 @@ describe('BatchProcessor: a fetch larger than one store write', () => {
     return memory.read(Number.POSITIVE_INFINITY);
   };
 
-  it('applies in consecutive plans of at most maxRecordsPerApply, each from where the last ended', async () => {
+  /** A memory store that records the offsets of every plan it applies (and refuses big ones). */
+  const recordingStore = (options: { maxRecordsPerApply?: number; refuseOver?: number }) => {
     const store = new MemoryStatsStore(1_000);
-    Object.defineProperty(store, 'maxRecordsPerApply', { value: 3 });
+    if (options.maxRecordsPerApply !== undefined) {
+      Object.defineProperty(store, 'maxRecordsPerApply', { value: options.maxRecordsPerApply });
+    }
     const applied: Array<[number, number]> = [];
     const apply = store.apply.bind(store);
     vi.spyOn(store, 'apply').mockImplementation(async (plan) => {
+      if (plan.newIds.length > (options.refuseOver ?? Number.POSITIVE_INFINITY)) {
+        throw new WikistreamError('STORE_PLAN_TOO_LARGE', 'too large');
+      }
       applied.push([plan.fromOffset, plan.nextOffset]);
       return apply(plan);
     });
+    return { store, applied };
+  };
+
+  it('applies in consecutive plans of at most maxRecordsPerApply, each from where the last ended', async () => {
+    const { store, applied } = recordingStore({ maxRecordsPerApply: 3 });
     const outcome = await processorFor(store).process(P, fetched(dense(10), 11), active);
     expect(applied).toEqual([
       [0, 3],
@@ -264,14 +275,7 @@ describe('BatchProcessor: a fetch larger than one store write', () => {
   });
 
   it('a chunk the store still finds too large (long keys) is halved until it fits', async () => {
-    const store = new MemoryStatsStore(1_000);
-    const applied: Array<[number, number]> = [];
-    const apply = store.apply.bind(store);
-    vi.spyOn(store, 'apply').mockImplementation(async (plan) => {
-      if (plan.newIds.length > 4) throw new WikistreamError('STORE_PLAN_TOO_LARGE', 'too large');
-      applied.push([plan.fromOffset, plan.nextOffset]);
-      return apply(plan);
-    });
+    const { store, applied } = recordingStore({ refuseOver: 4 });
     const outcome = await processorFor(store).process(P, fetched(dense(10), 9), active);
     expect(applied).toEqual([
       [0, 3],
