@@ -128,6 +128,8 @@ describe('CassandraStatsStore (over the fake keyspace)', () => {
     await writer.store.apply(await planFor(writer.store, partition, events.slice(10, 20), 10));
     await reader.store.refresh();
     const zombie = await planFor(reader.store, partition, events.slice(20, 25), 20); // made on the old log
+    const stale = await open(); // a zombie too, that tries only once the new log is past 25
+    const staleZombie = await planFor(stale.store, partition, events.slice(20, 25), 20);
 
     // The broker came back empty: the producer re-sends from its cursor (15..19, counted), then on.
     await writer.store.rebase(partition, 20, 0);
@@ -138,6 +140,8 @@ describe('CassandraStatsStore (over the fake keyspace)', () => {
     await writer.store.apply(plan);
     await writer.store.apply(await planFor(writer.store, partition, events.slice(30, 40), 15));
 
+    // Past the plan's end in Kafka offsets, yet not covered: it was made on the replaced log.
+    await expect(stale.store.apply(staleZombie)).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
     await Promise.all([reader.store.refresh(), between.store.refresh()]);
     const later = await open(); // loads rows written on both sides of the re-base
     const reference = new MemoryStatsStore(CONTRACT_DEDUP_WINDOW);
@@ -147,7 +151,7 @@ describe('CassandraStatsStore (over the fake keyspace)', () => {
       await expectSameAnswers(store, reference, events);
     }
     expect((await later.store.position(partition)).nextOffset).toBe(25);
-    await Promise.all([writer, reader, between, later].map((i) => i.store.close()));
+    await Promise.all([writer, reader, stale, between, later].map((i) => i.store.close()));
   });
 
   it('/stats counts the dead-letter topic as rejected: applied there by one process, read by another', async () => {

@@ -113,10 +113,16 @@ export class PartitionWriter {
       }
       // The condition failed: the partition moved on without us (our earlier attempt whose
       // acknowledgement was lost, or another instance after a rebalance). Re-read next time.
-      // Stored offsets only grow, so one at or past the plan's end (in our base) covers it.
+      // The plan is covered only if the partition is still on the log it was planned on (same
+      // offset base: no re-base since) and already past its end.
       this.owned.delete(id);
-      const current = toNumber(result.rows[0]?.get('next_offset')) - base;
-      if (new PartitionLedger(1, current).decide(plan) === 'already-applied') return 'already-applied';
+      const now = await this.guard(id, `reading the position of ${topic}[${partition}]`, () =>
+        this.readStatics(plan.partition),
+      );
+      const covered =
+        now.offsetBase === base &&
+        new PartitionLedger(1, now.nextOffset - base).decide(plan) === 'already-applied';
+      if (covered) return 'already-applied';
       throw new WikistreamError(
         'STORE_CONFLICT',
         `compare-and-set on ${topic}[${partition}] at offset ${plan.fromOffset} failed; re-read the position`,
@@ -208,12 +214,7 @@ export class PartitionWriter {
       id,
       `loading the position of ${key.topic}[${key.partition}]`,
       async () => {
-        const rs = await client.execute(cql.statics, [key.topic, key.partition], {
-          prepare: true,
-          isIdempotent: true,
-          consistency: localSerial,
-        });
-        const statics = staticsFromRow(rs.rows[0]);
+        const statics = await this.readStatics(key);
         const ids: Array<{ value: string; seq: number }> = [];
         if (statics.idsAdded > 0) {
           for await (const row of pagedRows(
@@ -233,6 +234,16 @@ export class PartitionWriter {
     );
     this.owned.set(id, loaded);
     return loaded;
+  }
+
+  /** The statics at LOCAL_SERIAL (which also completes a half-done compare-and-set). */
+  private async readStatics(key: PartitionKey): Promise<PartitionStatics> {
+    const rs = await this.options.client.execute(this.options.cql.statics, [key.topic, key.partition], {
+      prepare: true,
+      isIdempotent: true,
+      consistency: localSerial,
+    });
+    return staticsFromRow(rs.rows[0]);
   }
 
   /** Current values of every row the plan changes, read by key right before the conditional write. */
