@@ -11,12 +11,11 @@ import { buildApplyBatch, buildRebaseBatch, rowKey, type TouchedRows } from './a
 import { decodeMinute } from './delta-codec.js';
 import { toStoreError } from './driver-errors.js';
 import type { Change } from './followed-view.js';
-import { pagedRows } from './paged-rows.js';
+import { pagedRows, readStatics } from './paged-rows.js';
 import {
   isRowKind,
   minuteSlotKey,
   type PartitionStatics,
-  staticsFromRow,
   storedText,
   toNumber,
   windowFromIdRows,
@@ -117,7 +116,7 @@ export class PartitionWriter {
       // offset base: no re-base since) and already past its end.
       this.owned.delete(id);
       const now = await this.guard(id, `reading the position of ${topic}[${partition}]`, () =>
-        this.readStatics(plan.partition),
+        readStatics(this.options.client, this.options.cql, plan.partition, localSerial),
       );
       const covered =
         now.offsetBase === base &&
@@ -214,7 +213,7 @@ export class PartitionWriter {
       id,
       `loading the position of ${key.topic}[${key.partition}]`,
       async () => {
-        const statics = await this.readStatics(key);
+        const statics = await readStatics(client, cql, key, localSerial);
         const ids: Array<{ value: string; seq: number }> = [];
         if (statics.idsAdded > 0) {
           for await (const row of pagedRows(
@@ -234,16 +233,6 @@ export class PartitionWriter {
     );
     this.owned.set(id, loaded);
     return loaded;
-  }
-
-  /** The statics at LOCAL_SERIAL (which also completes a half-done compare-and-set). */
-  private async readStatics(key: PartitionKey): Promise<PartitionStatics> {
-    const rs = await this.options.client.execute(this.options.cql.statics, [key.topic, key.partition], {
-      prepare: true,
-      isIdempotent: true,
-      consistency: localSerial,
-    });
-    return staticsFromRow(rs.rows[0]);
   }
 
   /** Current values of every row the plan changes, read by key right before the conditional write. */

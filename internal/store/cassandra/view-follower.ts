@@ -7,13 +7,12 @@ import { partitionId } from '../stats-store.js';
 import { decodeDelta, decodeMinute } from './delta-codec.js';
 import { toStoreError } from './driver-errors.js';
 import { type Change, FollowedView, PartitionLoad } from './followed-view.js';
-import { pagedRows } from './paged-rows.js';
+import { pagedRows, readStatics } from './paged-rows.js';
 import {
   CHANGE_RING,
   changeSlotRanges,
   type PartitionStatics,
   ROW_KINDS,
-  staticsFromRow,
   toNumber,
 } from './partition-rows.js';
 import type { Statements } from './statements.js';
@@ -248,13 +247,8 @@ export class ViewFollower {
     return 'ok';
   }
 
-  private async readStatics(key: PartitionKey): Promise<PartitionStatics> {
-    const rs = await this.options.client.execute(this.options.cql.statics, [key.topic, key.partition], {
-      prepare: true,
-      isIdempotent: true,
-      consistency: localQuorum,
-    });
-    return staticsFromRow(rs.rows[0]);
+  private readStatics(key: PartitionKey): Promise<PartitionStatics> {
+    return readStatics(this.options.client, this.options.cql, key, localQuorum);
   }
 
   private pages(query: string, params: unknown[]) {
