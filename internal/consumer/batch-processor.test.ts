@@ -1,7 +1,14 @@
+import { errors } from 'cassandra-driver';
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
+import { WikistreamError } from '../errors.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
+import { openCassandraStore } from '../store/cassandra/testing/cassandra-world.js';
+import { FakeCassandra } from '../store/cassandra/testing/fake-cassandra.js';
+import type { CassandraStoreOptions } from '../store/cassandra-store.js';
 import { MemoryStatsStore } from '../store/memory-store.js';
+import type { StatsStore } from '../store/stats-store.js';
+import { CONTRACT_DEDUP_WINDOW } from '../store/store-contract.js';
 import {
   type BatchContext,
   BatchProcessor,
@@ -209,5 +216,129 @@ describe('BatchProcessor', () => {
     expect(sink.letters).toHaveLength(3); // dead letters are never dead-lettered again
     const view = await store.read(10);
     expect([view.total, view.rejected]).toEqual([1, 4]);
+  });
+});
+
+describe('BatchProcessor: a fetch larger than one store write', () => {
+  const cassandraLog = pino({ level: 'silent' });
+  /** Records of distinct users, as a dense (gzip-compressed) fetch brings them. */
+  const dense = (count: number, from = 0) =>
+    Array.from({ length: count }, (_, i) => record(from + i, `dense-${from + i}`));
+  const processorFor = (store: StatsStore) =>
+    new BatchProcessor(
+      store,
+      new CollectingSink(),
+      { maxEventBytes: 10_000, dlqTopic: DLQ, retryMinMs: 1, retryMaxMs: 5 },
+      silent,
+    );
+  const openOn = (cluster: FakeCassandra, store: Partial<CassandraStoreOptions> = {}) =>
+    openCassandraStore(
+      { newClient: () => cluster.client(), keyspace: 'wikistream', log: cassandraLog, store },
+      P.topic,
+    );
+  /** What the same records give through a store that takes any batch whole. */
+  const reference = async (records: ReturnType<typeof dense>) => {
+    const memory = new MemoryStatsStore(CONTRACT_DEDUP_WINDOW);
+    await processorFor(memory).process(P, fetched(records, records.length - 1), active);
+    return memory.read(Number.POSITIVE_INFINITY);
+  };
+
+  /** A memory store that records the offsets of every plan it applies (and refuses big ones). */
+  const recordingStore = (options: { maxRecordsPerApply?: number; refuseOver?: number }) => {
+    const store = new MemoryStatsStore(1_000);
+    if (options.maxRecordsPerApply !== undefined) {
+      Object.defineProperty(store, 'maxRecordsPerApply', { value: options.maxRecordsPerApply });
+    }
+    const applied: Array<[number, number]> = [];
+    const apply = store.apply.bind(store);
+    vi.spyOn(store, 'apply').mockImplementation(async (plan) => {
+      if (plan.newIds.length > (options.refuseOver ?? Number.POSITIVE_INFINITY)) {
+        throw new WikistreamError('STORE_PLAN_TOO_LARGE', 'too large');
+      }
+      applied.push([plan.fromOffset, plan.nextOffset]);
+      return apply(plan);
+    });
+    return { store, applied };
+  };
+
+  it('applies in consecutive plans of at most maxRecordsPerApply, each from where the last ended', async () => {
+    const { store, applied } = recordingStore({ maxRecordsPerApply: 3 });
+    const outcome = await processorFor(store).process(P, fetched(dense(10), 11), active);
+    expect(applied).toEqual([
+      [0, 3],
+      [3, 6],
+      [6, 9],
+      [9, 12], // the last ends at the fetch's end
+    ]);
+    expect(outcome).toMatchObject({ kind: 'applied', plan: { nextOffset: 12 }, counted: 10 });
+    expect((await store.read(1)).total).toBe(10);
+  });
+
+  it('a chunk the store still finds too large (long keys) is halved until it fits', async () => {
+    const { store, applied } = recordingStore({ refuseOver: 4 });
+    const outcome = await processorFor(store).process(P, fetched(dense(10), 9), active);
+    expect(applied).toEqual([
+      [0, 3],
+      [3, 6],
+      [6, 9],
+      [9, 10],
+    ]);
+    expect(outcome).toMatchObject({ kind: 'applied', plan: { nextOffset: 10 }, counted: 10 });
+  });
+
+  it('6,000 events of distinct users (over the Cassandra batch cap in one plan) are applied exactly once', async () => {
+    const cluster = new FakeCassandra('wikistream');
+    const { store } = await openOn(cluster);
+    const records = dense(6_000);
+    const outcome = await processorFor(store).process(P, fetched(records, records.length - 1), active);
+    expect(outcome).toMatchObject({ kind: 'applied', plan: { nextOffset: 6_000 }, counted: 6_000 });
+    const reader = await openOn(cluster); // another process loads what was written
+    expect(await reader.store.read(Number.POSITIVE_INFINITY)).toEqual(await reference(records));
+    await Promise.all([store.close(), reader.store.close()]);
+  });
+
+  it('a lost acknowledgement, a crash and a conflict between chunks: resumed at the boundary, counted once', async () => {
+    const cluster = new FakeCassandra('wikistream');
+    const cap = { maxRecordsPerApply: 100 };
+    const records = dense(1_000);
+    const whole = fetched(records, records.length - 1);
+
+    // Process A: the second chunk's write lands but its answer is lost (the retry finds it
+    // applied); A dies after its fourth write.
+    const a = await openOn(cluster, cap);
+    const batch = a.client.batch.bind(a.client) as (...args: unknown[]) => Promise<unknown>;
+    let writes = 0;
+    vi.spyOn(a.client, 'batch').mockImplementation((async (...args: unknown[]) => {
+      const result = await batch(...args);
+      if (++writes === 2) throw new errors.OperationTimedOutError('injected: acknowledgement lost');
+      return result;
+    }) as never);
+    const dies = { heartbeat: async () => {}, isActive: () => writes < 4 };
+    expect(await processorFor(a.store).process(P, whole, dies)).toEqual({ kind: 'aborted' });
+    expect((await a.store.position(P)).nextOffset).toBe(400); // four chunks, the retried one once
+    await a.store.close();
+
+    // Process B gets the partition; Kafka redelivers the whole fetch (nothing was committed).
+    // Meanwhile C, a zombie still holding it, applies the next chunk: B's plan conflicts, re-plans.
+    const b = await openOn(cluster, cap);
+    const c = await openOn(cluster, cap);
+    const bApply = b.store.apply.bind(b.store);
+    const plans: Array<[number, number, number]> = [];
+    let zombie = true;
+    vi.spyOn(b.store, 'apply').mockImplementation(async (plan) => {
+      plans.push([plan.fromOffset, plan.nextOffset, plan.redelivered]);
+      if (zombie) {
+        zombie = false;
+        await processorFor(c.store).process(P, fetched(records.slice(400, 500), 499), active);
+      }
+      return bApply(plan);
+    });
+    const outcome = await processorFor(b.store).process(P, whole, active);
+    expect(outcome).toMatchObject({ kind: 'applied', plan: { nextOffset: 1_000 } });
+    expect(plans[0]).toEqual([400, 500, 400]); // skipped by offset what A applied
+    expect(plans[1]).toEqual([500, 600, 0]); // after the conflict, from where C left it
+    const reader = await openOn(cluster);
+    expect(await reader.store.read(Number.POSITIVE_INFINITY)).toEqual(await reference(records));
+    await Promise.all([b.store.close(), c.store.close(), reader.store.close()]);
   });
 });

@@ -41,7 +41,8 @@ export interface BatchContext {
 }
 
 export type BatchOutcome =
-  | { readonly kind: 'applied'; readonly plan: BatchPlan }
+  /** `plan` is the last chunk's (commit its `nextOffset`); `counted` the events of every chunk. */
+  | { readonly kind: 'applied'; readonly plan: BatchPlan; readonly counted: number }
   | { readonly kind: 'seek'; readonly offset: number }
   | { readonly kind: 'aborted' };
 
@@ -87,29 +88,48 @@ export class BatchProcessor {
     this.verified.clear();
   }
 
+  /**
+   * A fetch larger than the store takes in one atomic write (`StatsStore.maxRecordsPerApply`) is
+   * planned and applied in consecutive chunks, each planned against the position the previous one
+   * left and applied as its own compare-and-set; the caller commits to Kafka only after the last.
+   * Exactly-once holds chunk by chunk: a crash or a conflict between chunks leaves the store's
+   * position at a chunk boundary, and the retry (or the redelivery) re-plans from there, skipping
+   * by offset what is applied. A chunk the store still finds too large (long keys) is halved.
+   * Splitting inside the store instead would need several conditional batches per plan, with a
+   * reader or a crash able to see half a plan; here every write is a whole plan of its own.
+   */
   async process(partition: PartitionKey, fetched: FetchedBatch, ctx: BatchContext): Promise<BatchOutcome> {
     const { records, lastOffset } = fetched;
     const backoff = new Backoff(this.options.retryMinMs, this.options.retryMaxMs);
     const parsed = this.parse(partition, records);
     let lettersSent = false;
+    let chunkLimit = this.store.maxRecordsPerApply ?? Number.POSITIVE_INFINITY;
+    let counted = 0;
+    let chunks = 0;
     for (;;) {
       if (!ctx.isActive()) return { kind: 'aborted' };
+      let chunkSize = 0;
       try {
         const position = await this.store.position(partition);
         const redirect = await this.checkLog(partition, position, parsed.records, fetched);
         if (redirect) return redirect;
-        const plan = planBatch(partition, position, parsed.records, lastOffset + 1);
+        const chunk = nextChunk(parsed.records, position.nextOffset, chunkLimit, lastOffset + 1, chunks > 0);
+        chunkSize = chunk.size;
+        const plan = planBatch(partition, position, chunk.records, chunk.nextOffset);
         if (!lettersSent) {
           const fresh = parsed.letters.filter((l) => l.offset >= position.nextOffset);
           if (fresh.length > 0) await this.deadLetters.send(fresh);
           lettersSent = true;
         }
-        if (plan.nextOffset === plan.fromOffset) return { kind: 'applied', plan };
+        if (plan.nextOffset === plan.fromOffset) return { kind: 'applied', plan, counted };
         const stopTimer = this.metrics?.storeWriteSeconds.startTimer();
         await this.store.apply(plan);
         stopTimer?.();
-        this.metrics?.eventsConsumed.inc(records.length);
-        this.metrics?.batchSize.observe(records.length);
+        this.verified.add(`${partition.topic}:${partition.partition}`); // counted from this very log
+        chunks++;
+        counted += plan.delta.total;
+        this.metrics?.eventsConsumed.inc(chunk.records.length);
+        this.metrics?.batchSize.observe(chunk.records.length);
         this.metrics?.duplicatesDropped.inc(plan.duplicates);
         if (plan.redelivered > 0 || plan.duplicates > 0) {
           this.log.info(
@@ -117,10 +137,19 @@ export class BatchProcessor {
             'skipped records already counted',
           );
         }
-        return { kind: 'applied', plan };
+        if (plan.nextOffset > lastOffset) return { kind: 'applied', plan, counted };
+        await ctx.heartbeat().catch(() => {}); // more chunks of this fetch to go
       } catch (err) {
         if (err instanceof WikistreamError && err.code === 'STORE_CONFLICT') {
           this.log.warn({ err, ...partition }, 'store position moved; re-planning the batch');
+          continue;
+        }
+        if (err instanceof WikistreamError && err.code === 'STORE_PLAN_TOO_LARGE' && chunkSize > 1) {
+          chunkLimit = Math.ceil(chunkSize / 2);
+          this.log.warn(
+            { ...partition, records: chunkSize, chunkLimit },
+            'batch too large for the store; halving',
+          );
           continue;
         }
         const retryInMs = backoff.next();
@@ -268,6 +297,35 @@ export class BatchProcessor {
     }
     return { records: out, letters };
   }
+}
+
+/**
+ * The records of the next chunk: at most `limit` past `position` (records are in offset order),
+ * ending right after its last record, or at `end` (the fetch's end) when the rest fits. The first
+ * chunk also carries the records below the position, so the plan counts them as redelivered.
+ */
+function nextChunk(
+  records: readonly OffsetRecord[],
+  position: number,
+  limit: number,
+  end: number,
+  continuing: boolean,
+): { records: readonly OffsetRecord[]; nextOffset: number; size: number } {
+  let from = 0;
+  while (from < records.length && (records[from] as OffsetRecord).offset < position) from++;
+  if (records.length - from <= limit) {
+    return {
+      records: continuing ? records.slice(from) : records,
+      nextOffset: end,
+      size: records.length - from,
+    };
+  }
+  const to = from + limit;
+  return {
+    records: records.slice(continuing ? from : 0, to),
+    nextOffset: (records[to - 1] as OffsetRecord).offset + 1,
+    size: limit,
+  };
 }
 
 function labels(partition: PartitionKey) {

@@ -124,7 +124,7 @@ export class ConsumerPipeline {
       return;
     }
     resolveOffset(batch.lastOffset());
-    this.hooks.onApplied?.(outcome.plan.delta.total);
+    this.hooks.onApplied?.(outcome.counted);
     const stopTimer = this.metrics?.commitSeconds.startTimer();
     try {
       await commitOffsetsIfNecessary({

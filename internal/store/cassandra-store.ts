@@ -13,18 +13,26 @@ import type {
   UserView,
 } from '../stats/stats-aggregate.js';
 import { Backoff } from '../wikimedia/backoff.js';
+import { MAX_RECORDS_PER_APPLY } from './cassandra/apply-batch.js';
 import { toStoreError } from './cassandra/driver-errors.js';
 import type { FollowedView } from './cassandra/followed-view.js';
 import { PartitionWriter } from './cassandra/partition-writer.js';
 import { ensureSchema, findMigrationsDir } from './cassandra/schema.js';
 import { type Statements, statements } from './cassandra/statements.js';
 import { ViewFollower } from './cassandra/view-follower.js';
-import { type ApplyResult, partitionId, type StatsStore } from './stats-store.js';
+import type { ApplyResult, StatsStore } from './stats-store.js';
 
 export interface CassandraStoreOptions {
   readonly keyspace: string;
   /** The Kafka topic whose partitions `/stats` sums (the consumer's topic). */
   readonly topic: string;
+  /**
+   * The dead-letter topic the consumer also counts (KAFKA_DLQ_TOPIC): its partitions add only
+   * `rejected` to `/stats`.
+   */
+  readonly deadLetterTopic?: string;
+  /** Records per `apply` at most (see `maxRecordsPerApply`); default MAX_RECORDS_PER_APPLY. */
+  readonly maxRecordsPerApply?: number;
   readonly dedupWindow: number;
   /** Apply db/migrations at start-up (CASSANDRA_APPLY_SCHEMA). */
   readonly applySchema: boolean;
@@ -58,6 +66,7 @@ export class CassandraStatsStore implements StatsStore {
   private readonly follower: ViewFollower;
   private readonly closing = new AbortController();
   private starting: Promise<void> | undefined;
+  readonly maxRecordsPerApply: number;
 
   constructor(
     readonly client: Client,
@@ -66,10 +75,12 @@ export class CassandraStatsStore implements StatsStore {
     this.cql = statements(options.keyspace);
     this.log = options.log;
     const now = options.now ?? Date.now;
+    this.maxRecordsPerApply = options.maxRecordsPerApply ?? MAX_RECORDS_PER_APPLY;
     this.follower = new ViewFollower({
       client,
       cql: this.cql,
       topic: options.topic,
+      ...(options.deadLetterTopic === undefined ? {} : { deadLetterTopic: options.deadLetterTopic }),
       refreshIntervalMs: options.refreshIntervalMs ?? 2_000,
       ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
       now,
@@ -81,9 +92,7 @@ export class CassandraStatsStore implements StatsStore {
       dedupWindow: options.dedupWindow,
       ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
       now,
-      onApplied: (partition, change) => {
-        if (partition.topic === options.topic) this.follower.applyOwn(partitionId(partition), change);
-      },
+      onApplied: (partition, change) => this.follower.applyOwn(partition, change),
     });
   }
 
@@ -147,20 +156,10 @@ export class CassandraStatsStore implements StatsStore {
     return this.writer.apply(plan);
   }
 
-  /**
-   * Not supported yet, and refused loudly rather than done wrong: the `/stats` view follows each
-   * partition's change feed as a chain of offsets, and tells which changes a loaded row already
-   * holds by an offset-valued `version`; both assume a partition's offsets never go back. A
-   * re-base needs a version that survives it (e.g. an offset base kept in the statics). Until
-   * then the consumer keeps the replaced partition stopped and says so at error level.
-   */
+  /** One conditional batch: the offset base moves, counts and dedup window stay (db/README.md). */
   async rebase(partition: PartitionKey, fromOffset: number, toOffset: number): Promise<void> {
-    throw new WikistreamError(
-      'STORE_REBASE_UNSUPPORTED',
-      `the log of ${partition.topic}[${partition.partition}] was replaced (store at offset ${fromOffset}, ` +
-        `new log from ${toOffset}); the Cassandra store cannot re-base a partition yet: delete its rows ` +
-        '(partition_state) and restart the consumer to count the new log',
-    );
+    this.assertReady();
+    return this.writer.rebase(partition, fromOffset, toOffset);
   }
 
   release(partitions: readonly PartitionKey[]): void {

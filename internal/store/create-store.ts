@@ -48,6 +48,7 @@ export function createStore(
   const store = new CassandraStatsStore(client, {
     keyspace: config.cassandra.keyspace,
     topic: config.kafka.topic,
+    deadLetterTopic: config.kafka.dlqTopic,
     dedupWindow: config.dedupWindow,
     applySchema: config.cassandra.applySchema,
     log: storeLog,

@@ -39,6 +39,12 @@ export interface StatsStore {
    * the consumer keeps a replaced partition stopped and says so at error level.
    */
   rebase?(partition: PartitionKey, fromOffset: number, toOffset: number): Promise<void>;
+  /**
+   * The most records one `apply` may carry (one atomic write has limits: Cassandra's batch caps);
+   * the consumer applies a larger fetch in consecutive plans, each against the position the
+   * previous one left. Absent: unbounded (the memory store).
+   */
+  readonly maxRecordsPerApply?: number;
   /** Drops cached positions of partitions this instance no longer owns (after a rebalance). */
   release(partitions: readonly PartitionKey[]): void;
   /** Counts for `/stats`, each ranking capped at `limit` entries (Infinity for all). */

@@ -43,7 +43,7 @@ export interface ContractOptions {
    * durable state (the memory store's checkpoint). Enables the zombie-writer cases.
    */
   readonly sharedState: boolean;
-  /** The store implements `rebase` (Cassandra refuses it with STORE_REBASE_UNSUPPORTED for now). */
+  /** The store implements `rebase` (both stores do; a store without it skips the case). */
   readonly rebase: boolean;
   /**
    * The store serves every count kind of issue 12 (bytes, `readDomain`, `readUser`, `readPages`,

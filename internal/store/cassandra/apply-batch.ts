@@ -2,6 +2,7 @@ import { WikistreamError } from '../../errors.js';
 import type { BatchPlan } from '../../stats/batch-plan.js';
 import { COUNT_KINDS, type CountKind, combine } from '../../stats/counts.js';
 import { FUTURE_SLACK_MS, MINUTE_MS, MinuteCounts } from '../../stats/minute-buckets.js';
+import { StatsDelta } from '../../stats/stats-delta.js';
 import { encodeDelta, encodeMinute } from './delta-codec.js';
 import {
   changeSlotKey,
@@ -23,6 +24,17 @@ import type { Statements } from './statements.js';
  */
 export const MAX_BATCH_STATEMENTS = 30_000;
 export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+/**
+ * Records per `apply` at most, so a dense fetch (thousands of events of distinct users, easily a
+ * gzip-compressed 1 MiB fetch) never meets the caps above: the consumer plans and applies a
+ * larger fetch in consecutive chunks, each its own conditional batch (see BatchProcessor). A
+ * record writes at most 15 statements (13 count rows: domain, user, type, domain_user,
+ * domain_type, type_user, domain_bot, user_bot, added or removed by wiki and by user,
+ * domain_last, user_first, user_last; one 'id' row; its minute), so 1,000 records stay under
+ * 15,001 statements, half of MAX_BATCH_STATEMENTS, whatever the events. Bytes depend on key
+ * lengths; a chunk still over MAX_BATCH_BYTES is halved by the consumer.
+ */
+export const MAX_RECORDS_PER_APPLY = 1_000;
 /** Past this, a changed DEDUP_WINDOW is not re-laid out in one batch (see `buildApplyBatch`). */
 export const MAX_WINDOW_REWRITE = 20_000;
 
@@ -66,11 +78,14 @@ export function buildApplyBatch(input: {
 }): ApplyBatch {
   const { cql, topic, partition, statics, plan, touched, dedupWindow } = input;
   const delta = plan.delta;
-  const version = plan.nextOffset;
+  // Everything written is in stored offsets (Kafka + base): they only grow, across re-bases too.
+  const base = statics.offsetBase;
+  const version = plan.nextOffset + base;
   const queries: Array<{ query: string; params: unknown[] }> = [];
   const next: PartitionStatics = {
     exists: true,
-    nextOffset: plan.nextOffset,
+    nextOffset: version,
+    offsetBase: base,
     batches: statics.batches + 1,
     idsAdded: statics.idsAdded + plan.newIds.length,
     ringSize: dedupWindow,
@@ -96,7 +111,7 @@ export function buildApplyBatch(input: {
       topic,
       partition,
       // A partition never written has no next_offset: the condition is then `= null`.
-      statics.exists ? plan.fromOffset : null,
+      statics.exists ? plan.fromOffset + base : null,
     ],
   });
 
@@ -155,8 +170,8 @@ export function buildApplyBatch(input: {
     params: [
       encodeDelta(delta),
       statics.batches,
-      plan.fromOffset,
-      plan.nextOffset,
+      plan.fromOffset + base,
+      version,
       topic,
       partition,
       changeSlotKey(statics.batches),
@@ -164,6 +179,62 @@ export function buildApplyBatch(input: {
   });
 
   assertFits(queries, plan);
+  return { queries, statics: next, batch: statics.batches };
+}
+
+/**
+ * The conditional batch that re-bases a partition whose Kafka log was replaced: the Kafka
+ * position moves from `fromOffset` to `toOffset`, counts and dedup window stay. The stored
+ * position moves one step *forward* instead (`offset_base` absorbs the jump back), because the
+ * `/stats` view follows the change feed as a chain of stored offsets and tells by a row's
+ * `version` which changes a loaded row already holds: both need stored offsets that never go
+ * back. One step, not zero, so every state of the partition has its own stored next_offset and
+ * `IF next_offset = ?` stays an exact compare-and-set: a plan made against the old log (a zombie,
+ * a retry) fails its condition instead of landing on the new one. The empty change row keeps the
+ * feed a chain (seq and offsets), so a reader follows the re-base like any batch.
+ */
+export function buildRebaseBatch(input: {
+  readonly cql: Statements;
+  readonly topic: string;
+  readonly partition: number;
+  readonly statics: PartitionStatics;
+  readonly fromOffset: number;
+  readonly toOffset: number;
+}): ApplyBatch {
+  const { cql, topic, partition, statics, fromOffset, toOffset } = input;
+  const storedFrom = fromOffset + statics.offsetBase;
+  const next: PartitionStatics = {
+    ...statics,
+    exists: true,
+    nextOffset: storedFrom + 1,
+    offsetBase: storedFrom + 1 - toOffset,
+    batches: statics.batches + 1,
+  };
+  const queries = [
+    {
+      query: cql.rebase,
+      params: [
+        next.nextOffset,
+        next.offsetBase,
+        next.batches,
+        topic,
+        partition,
+        statics.exists ? storedFrom : null,
+      ],
+    },
+    {
+      query: cql.change,
+      params: [
+        encodeDelta(new StatsDelta()),
+        statics.batches,
+        storedFrom,
+        next.nextOffset,
+        topic,
+        partition,
+        changeSlotKey(statics.batches),
+      ],
+    },
+  ];
   return { queries, statics: next, batch: statics.batches };
 }
 

@@ -1,4 +1,7 @@
 import type { Client, types } from 'cassandra-driver';
+import type { PartitionKey } from '../../stats/batch-plan.js';
+import { type PartitionStatics, staticsFromRow } from './partition-rows.js';
+import type { Statements } from './statements.js';
 
 /** Rows per page when a read walks a whole slice (view load, dedup window, change feed). */
 export const DEFAULT_PAGE_SIZE = 5_000;
@@ -24,4 +27,22 @@ export async function* pagedRows(
     yield* rs.rows;
     pageState = rs.pageState ?? undefined;
   } while (pageState !== undefined);
+}
+
+/**
+ * A partition's static columns: at LOCAL_SERIAL for the write path (which also completes a
+ * half-done compare-and-set), LOCAL_QUORUM for the view.
+ */
+export async function readStatics(
+  client: Client,
+  cql: Statements,
+  key: PartitionKey,
+  consistency: types.consistencies,
+): Promise<PartitionStatics> {
+  const rs = await client.execute(cql.statics, [key.topic, key.partition], {
+    prepare: true,
+    isIdempotent: true,
+    consistency,
+  });
+  return staticsFromRow(rs.rows[0]);
 }

@@ -17,6 +17,7 @@ describe('partition rows', () => {
     const statics = staticsFromRow(
       row({
         next_offset: types.Long.fromNumber(1234567890123),
+        offset_base: types.Long.fromNumber(90),
         batches: types.Long.fromNumber(7),
         ids_added: types.Long.fromNumber(40),
         ring_size: 20000,
@@ -30,6 +31,7 @@ describe('partition rows', () => {
     expect(statics).toEqual({
       exists: true,
       nextOffset: 1234567890123,
+      offsetBase: 90,
       batches: 7,
       idsAdded: 40,
       ringSize: 20000,
@@ -39,6 +41,10 @@ describe('partition rows', () => {
       humans: 28,
       lastEventMs: 1_777_979_860_822,
     });
+  });
+
+  it('a partition written before migration 002 (offset_base null) has base 0', () => {
+    expect(staticsFromRow(row({ next_offset: types.Long.fromNumber(5) })).offsetBase).toBe(0);
   });
 
   it('a partition never written (no row, or no next_offset) is empty and compares against null', () => {

@@ -31,10 +31,17 @@ export interface RowLike {
   get(column: string): unknown;
 }
 
-/** A partition's static columns. `exists` is false before its first batch (no next_offset yet). */
+/**
+ * A partition's static columns. `exists` is false before its first batch (no next_offset yet).
+ * Offsets here (and in rows and change rows) are *stored* offsets: Kafka offset + `offsetBase`,
+ * so they only grow, across re-bases too (see `buildRebaseBatch`).
+ */
 export interface PartitionStatics {
   readonly exists: boolean;
+  /** Stored: the partition's next Kafka offset + `offsetBase`. */
   readonly nextOffset: number;
+  /** Added to Kafka offsets to store them; moved by each re-base (0 until the first). */
+  readonly offsetBase: number;
   readonly batches: number;
   readonly idsAdded: number;
   /** DEDUP_WINDOW the 'id' ring was written with; undefined before the first id. */
@@ -49,6 +56,7 @@ export interface PartitionStatics {
 export const EMPTY_STATICS: PartitionStatics = Object.freeze({
   exists: false,
   nextOffset: 0,
+  offsetBase: 0,
   batches: 0,
   idsAdded: 0,
   ringSize: undefined,
@@ -89,6 +97,7 @@ export function staticsFromRow(row: RowLike | undefined): PartitionStatics {
   return {
     exists: true,
     nextOffset: toNumber(row.get('next_offset')),
+    offsetBase: toNumber(row.get('offset_base')),
     batches: toNumber(row.get('batches')),
     idsAdded: toNumber(row.get('ids_added')),
     ringSize: ringSize === null || ringSize === undefined ? undefined : toNumber(ringSize),

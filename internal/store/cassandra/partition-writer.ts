@@ -4,18 +4,18 @@ import type { BatchPlan, PartitionKey, PartitionPosition } from '../../stats/bat
 import type { CountKind } from '../../stats/counts.js';
 import { DedupWindow } from '../../stats/dedup-window.js';
 import type { MinuteCounts } from '../../stats/minute-buckets.js';
+import { StatsDelta } from '../../stats/stats-delta.js';
 import { PartitionLedger } from '../partition-ledger.js';
 import { type ApplyResult, partitionId } from '../stats-store.js';
-import { buildApplyBatch, rowKey, type TouchedRows } from './apply-batch.js';
+import { buildApplyBatch, buildRebaseBatch, rowKey, type TouchedRows } from './apply-batch.js';
 import { decodeMinute } from './delta-codec.js';
 import { toStoreError } from './driver-errors.js';
 import type { Change } from './followed-view.js';
-import { pagedRows } from './paged-rows.js';
+import { pagedRows, readStatics } from './paged-rows.js';
 import {
   isRowKind,
   minuteSlotKey,
   type PartitionStatics,
-  staticsFromRow,
   storedText,
   toNumber,
   windowFromIdRows,
@@ -98,27 +98,78 @@ export class PartitionWriter {
         `writing offsets ${plan.fromOffset}..${plan.nextOffset} of ${topic}[${partition}]`,
         batch.queries,
       );
+      const base = owned.statics.offsetBase;
       if (result.wasApplied()) {
         owned.statics = batch.statics;
         owned.ledger.advance(plan);
         this.options.onApplied(plan.partition, {
           seq: batch.batch,
-          fromOffset: plan.fromOffset,
-          toOffset: plan.nextOffset,
+          fromOffset: plan.fromOffset + base,
+          toOffset: plan.nextOffset + base,
           delta: plan.delta,
         });
         return 'applied';
       }
       // The condition failed: the partition moved on without us (our earlier attempt whose
       // acknowledgement was lost, or another instance after a rebalance). Re-read next time.
+      // The plan is covered only if the partition is still on the log it was planned on (same
+      // offset base: no re-base since) and already past its end.
       this.owned.delete(id);
-      const current = toNumber(result.rows[0]?.get('next_offset'));
-      if (new PartitionLedger(1, current).decide(plan) === 'already-applied') return 'already-applied';
+      const now = await this.guard(id, `reading the position of ${topic}[${partition}]`, () =>
+        readStatics(this.options.client, this.options.cql, plan.partition, localSerial),
+      );
+      const covered =
+        now.offsetBase === base &&
+        new PartitionLedger(1, now.nextOffset - base).decide(plan) === 'already-applied';
+      if (covered) return 'already-applied';
       throw new WikistreamError(
         'STORE_CONFLICT',
         `compare-and-set on ${topic}[${partition}] at offset ${plan.fromOffset} failed; re-read the position`,
         { retriable: true },
       );
+    });
+  }
+
+  /**
+   * Re-bases a replaced log (see StatsStore.rebase): one conditional batch, compare-and-set on
+   * the stored position, like `apply` (`buildRebaseBatch` says why the stored offset moves on).
+   */
+  rebase(key: PartitionKey, fromOffset: number, toOffset: number): Promise<void> {
+    const id = partitionId(key);
+    return this.exclusive(id, async () => {
+      const owned = await this.ownedPartition(key);
+      owned.ledger.checkRebase(key, fromOffset);
+      if (fromOffset === toOffset) return;
+      const batch = buildRebaseBatch({
+        cql: this.options.cql,
+        topic: key.topic,
+        partition: key.partition,
+        statics: owned.statics,
+        fromOffset,
+        toOffset,
+      });
+      const result = await this.conditionalBatch(
+        id,
+        `re-basing ${key.topic}[${key.partition}] from offset ${fromOffset} to ${toOffset}`,
+        batch.queries,
+      );
+      if (!result.wasApplied()) {
+        this.owned.delete(id);
+        throw new WikistreamError(
+          'STORE_CONFLICT',
+          `re-base of ${key.topic}[${key.partition}] from offset ${fromOffset} lost its compare-and-set; re-read the position`,
+          { retriable: true },
+        );
+      }
+      const storedFrom = owned.statics.nextOffset;
+      owned.statics = batch.statics;
+      owned.ledger.rebase(toOffset);
+      this.options.onApplied(key, {
+        seq: batch.batch,
+        fromOffset: storedFrom,
+        toOffset: batch.statics.nextOffset,
+        delta: new StatsDelta(),
+      });
     });
   }
 
@@ -162,12 +213,7 @@ export class PartitionWriter {
       id,
       `loading the position of ${key.topic}[${key.partition}]`,
       async () => {
-        const rs = await client.execute(cql.statics, [key.topic, key.partition], {
-          prepare: true,
-          isIdempotent: true,
-          consistency: localSerial,
-        });
-        const statics = staticsFromRow(rs.rows[0]);
+        const statics = await readStatics(client, cql, key, localSerial);
         const ids: Array<{ value: string; seq: number }> = [];
         if (statics.idsAdded > 0) {
           for await (const row of pagedRows(
@@ -180,7 +226,9 @@ export class PartitionWriter {
           }
         }
         const window = windowFromIdRows(ids, statics.idsAdded, dedupWindow);
-        return { statics, ledger: new PartitionLedger(dedupWindow, statics.nextOffset, window) };
+        // The ledger speaks Kafka offsets; the statics keep them stored (+ offset base).
+        const nextOffset = statics.nextOffset - statics.offsetBase;
+        return { statics, ledger: new PartitionLedger(dedupWindow, nextOffset, window) };
       },
     );
     this.owned.set(id, loaded);

@@ -10,7 +10,7 @@ import { toStoreError } from './driver-errors.js';
  * The schema version this code reads and writes: the number of the newest file in db/migrations.
  * A test keeps the two in step.
  */
-export const REQUIRED_SCHEMA_VERSION = 1;
+export const REQUIRED_SCHEMA_VERSION = 2;
 
 /** The keyspace name the migration files are written with; replaced by CASSANDRA_KEYSPACE. */
 export const FILE_KEYSPACE = 'wikistream';

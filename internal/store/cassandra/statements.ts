@@ -8,7 +8,7 @@ export function statements(keyspace: string) {
   return {
     /** The partition's position and totals: one row carries the static columns. */
     statics:
-      'SELECT next_offset, batches, ids_added, ring_size, total, rejected, bots, humans, last_event_ms ' +
+      'SELECT next_offset, offset_base, batches, ids_added, ring_size, total, rejected, bots, humans, last_event_ms ' +
       `FROM ${state} ${where} LIMIT 1`,
     /** Every row of one kind (view load, dedup window load); paged. */
     kindRows: `SELECT key, events, value, seq, version FROM ${state} ${where} AND kind = ?`,
@@ -22,6 +22,12 @@ export function statements(keyspace: string) {
     cas:
       `UPDATE ${state} SET next_offset = ?, batches = ?, ids_added = ?, ring_size = ?, total = ?, ` +
       `rejected = ?, bots = ?, humans = ?, last_event_ms = ? ${where} IF next_offset = ?`,
+    /**
+     * The compare-and-set that re-bases a replaced log: a new offset base and one more batch (its
+     * change row, empty, keeps the feed a chain). Params: next_offset, offset_base, batches,
+     * topic, partition, expected next_offset.
+     */
+    rebase: `UPDATE ${state} SET next_offset = ?, offset_base = ?, batches = ? ${where} IF next_offset = ?`,
     /** Params: events, version, topic, partition, kind, key. */
     count: `UPDATE ${state} SET events = ?, version = ? ${where} AND kind = ? AND key = ?`,
     /** Params: value, seq, version, topic, partition, kind, key ('id' and 'minute' rows). */

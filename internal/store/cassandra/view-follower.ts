@@ -1,17 +1,18 @@
 import { type Client, types } from 'cassandra-driver';
 import { WikistreamError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
+import type { PartitionKey } from '../../stats/batch-plan.js';
+import { StatsDelta } from '../../stats/stats-delta.js';
 import { partitionId } from '../stats-store.js';
 import { decodeDelta, decodeMinute } from './delta-codec.js';
 import { toStoreError } from './driver-errors.js';
 import { type Change, FollowedView, PartitionLoad } from './followed-view.js';
-import { pagedRows } from './paged-rows.js';
+import { pagedRows, readStatics } from './paged-rows.js';
 import {
   CHANGE_RING,
   changeSlotRanges,
   type PartitionStatics,
   ROW_KINDS,
-  staticsFromRow,
   toNumber,
 } from './partition-rows.js';
 import type { Statements } from './statements.js';
@@ -23,6 +24,8 @@ export interface ViewFollowerOptions {
   readonly cql: Statements;
   /** The Kafka topic whose partitions the view sums. */
   readonly topic: string;
+  /** The dead-letter topic the consumer counts too: its partitions add only `rejected`. */
+  readonly deadLetterTopic?: string;
   /** How often the view follows other instances' partitions; bounds its staleness. */
   readonly refreshIntervalMs: number;
   readonly pageSize?: number;
@@ -68,8 +71,10 @@ export class ViewFollower {
   }
 
   /** A batch this instance wrote: shown at once; if the view is behind, its refresh catches up. */
-  applyOwn(partition: string, change: Change): void {
-    this.current?.apply(partition, change);
+  applyOwn(partition: PartitionKey, change: Change): void {
+    const rejectedOnly = this.rejectedOnly(partition.topic);
+    if (rejectedOnly === undefined) return;
+    this.current?.apply(partitionId(partition), rejectedOnly ? rejectedOnlyChange(change) : change);
   }
 
   /**
@@ -95,8 +100,7 @@ export class ViewFollower {
     if (view === undefined) return;
     let gap = false;
     for (const partition of await this.listPartitions()) {
-      const id = partitionId({ topic: this.options.topic, partition });
-      if (!view.has(id)) await this.loadPartition(view, partition);
+      if (!view.has(partitionId(partition))) await this.loadPartition(view, partition);
       if ((await this.follow(view, partition)) === 'gap') {
         gap = true;
         break;
@@ -145,19 +149,35 @@ export class ViewFollower {
       if ((await this.follow(view, partition)) === 'gap') {
         throw new WikistreamError(
           'STORE_UNAVAILABLE',
-          `change feed of ${this.options.topic}[${partition}] moved too fast to load; retrying`,
+          `change feed of ${partition.topic}[${partition.partition}] moved too fast to load; retrying`,
           { retriable: true },
         );
       }
     }
   }
 
-  private async listPartitions(): Promise<number[]> {
-    const rs = await this.options.client.execute(this.options.cql.listPartitions, [this.options.topic], {
-      prepare: true,
-      isIdempotent: true,
-    });
-    return rs.rows.map((row) => row.get('kafka_partition') as number).sort((a, b) => a - b);
+  /** The partitions of the events topic, then those of the dead-letter topic. */
+  private async listPartitions(): Promise<PartitionKey[]> {
+    const { topic, deadLetterTopic } = this.options;
+    const out: PartitionKey[] = [];
+    for (const t of deadLetterTopic === undefined ? [topic] : [topic, deadLetterTopic]) {
+      const rs = await this.options.client.execute(this.options.cql.listPartitions, [t], {
+        prepare: true,
+        isIdempotent: true,
+      });
+      const partitions = rs.rows.map((row) => row.get('kafka_partition') as number).sort((a, b) => a - b);
+      for (const partition of partitions) out.push({ topic: t, partition });
+    }
+    return out;
+  }
+
+  /**
+   * Whether a topic's partitions add only `rejected` (the dead-letter topic): false for the
+   * events topic, undefined for a topic the view does not sum.
+   */
+  private rejectedOnly(topic: string): boolean | undefined {
+    if (topic === this.options.topic) return false;
+    return topic === this.options.deadLetterTopic ? true : undefined;
   }
 
   /**
@@ -165,9 +185,16 @@ export class ViewFollower {
    * FollowedView). Rows are folded as pages arrive (PartitionLoad), so a load holds one page and
    * the window's buckets, not every minute row of the 24 hours.
    */
-  private async loadPartition(view: FollowedView, partition: number): Promise<void> {
-    const { topic, cql } = this.options;
-    const loading = new PartitionLoad(await this.readStatics(partition), this.options.now);
+  private async loadPartition(view: FollowedView, key: PartitionKey): Promise<void> {
+    const { cql } = this.options;
+    const { topic, partition } = key;
+    const statics = await this.readStatics(key);
+    if (this.rejectedOnly(topic)) {
+      // Dead letters count only as `rejected`, a static column: no rows to read.
+      view.add(partitionId(key), new PartitionLoad(rejectedOnlyStatics(statics), this.options.now));
+      return;
+    }
+    const loading = new PartitionLoad(statics, this.options.now);
     for (const kind of ROW_KINDS) {
       for await (const row of this.pages(cql.kindRows, [topic, partition, kind])) {
         loading.add({
@@ -190,12 +217,13 @@ export class ViewFollower {
   }
 
   /** Applies the batches written since the view last looked, in order. */
-  private async follow(view: FollowedView, partition: number): Promise<'ok' | 'gap'> {
-    const { topic, cql } = this.options;
-    const id = partitionId({ topic, partition });
+  private async follow(view: FollowedView, key: PartitionKey): Promise<'ok' | 'gap'> {
+    const { cql } = this.options;
+    const { topic, partition } = key;
+    const id = partitionId(key);
     const cursor = view.cursor(id);
     if (cursor === undefined) return 'ok';
-    const statics = await this.readStatics(partition);
+    const statics = await this.readStatics(key);
     if (statics.batches <= cursor.seq) return 'ok';
     if (statics.batches - cursor.seq > CHANGE_RING) return 'gap';
     const changes: Change[] = [];
@@ -203,12 +231,13 @@ export class ViewFollower {
       for await (const row of this.pages(cql.changeRows, [topic, partition, first, last])) {
         const seq = toNumber(row.get('seq'));
         if (seq < cursor.seq) continue; // the ring's previous lap, or already applied
-        changes.push({
+        const change = {
           seq,
           fromOffset: toNumber(row.get('from_offset')),
           toOffset: toNumber(row.get('version')),
           delta: decodeDelta(row.get('value') as string),
-        });
+        };
+        changes.push(this.rejectedOnly(topic) ? rejectedOnlyChange(change) : change);
       }
     }
     changes.sort((a, b) => a.seq - b.seq);
@@ -218,16 +247,23 @@ export class ViewFollower {
     return 'ok';
   }
 
-  private async readStatics(partition: number): Promise<PartitionStatics> {
-    const rs = await this.options.client.execute(this.options.cql.statics, [this.options.topic, partition], {
-      prepare: true,
-      isIdempotent: true,
-      consistency: localQuorum,
-    });
-    return staticsFromRow(rs.rows[0]);
+  private readStatics(key: PartitionKey): Promise<PartitionStatics> {
+    return readStatics(this.options.client, this.options.cql, key, localQuorum);
   }
 
   private pages(query: string, params: unknown[]) {
     return pagedRows(this.options.client, query, params, this.options.pageSize);
   }
+}
+
+/** A dead-letter partition's statics as the view sums them: its `rejected`, nothing else. */
+function rejectedOnlyStatics(statics: PartitionStatics): PartitionStatics {
+  return { ...statics, total: 0, bots: 0, humans: 0, lastEventMs: 0 };
+}
+
+/** A dead-letter batch as the view sums it: its `rejected`, nothing else. */
+function rejectedOnlyChange(change: Change): Change {
+  const delta = new StatsDelta();
+  delta.rejected = change.delta.rejected;
+  return { ...change, delta };
 }

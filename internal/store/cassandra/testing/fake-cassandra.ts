@@ -17,6 +17,7 @@ const BIGINT = new Set([
   'from_offset',
   'version',
   'next_offset',
+  'offset_base',
   'batches',
   'ids_added',
   'total',
@@ -91,19 +92,26 @@ export class FakeCassandra {
   batch(queries: ReadonlyArray<{ query: string; params?: Value[] }>): FakeResult {
     const cql = statements(this.keyspace);
     const [cas, ...rest] = queries;
-    if (cas?.query !== cql.cas)
-      throw new Error('fake Cassandra: a batch must start with the conditional update');
+    // The static columns each conditional update sets, in parameter order; then topic,
+    // partition and the expected next_offset.
+    const names =
+      cas?.query === cql.cas
+        ? ['next_offset', 'batches', 'ids_added', 'ring_size', 'total', 'rejected', 'bots', 'humans']
+        : cas?.query === cql.rebase
+          ? ['next_offset', 'offset_base', 'batches']
+          : undefined;
+    if (names === undefined || cas === undefined)
+      throw new Error('fake Cassandra: a batch must start with a conditional update');
+    if (cas.query === cql.cas) names.push('last_event_ms');
     const params = cas.params ?? [];
-    const id = `${params[9]}:${params[10]}`;
+    const id = `${params[names.length]}:${params[names.length + 1]}`;
     const current = this.partitions.get(id)?.statics.get('next_offset') ?? null;
-    const expected = params[11] ?? null;
+    const expected = params[names.length + 2] ?? null;
     if (current !== expected) {
       return result([{ '[applied]': false, ...(current === null ? {} : { next_offset: current }) }]);
     }
     const part = this.partitions.get(id) ?? { statics: new Map(), rows: new Map() };
     this.partitions.set(id, part);
-    const names = ['next_offset', 'batches', 'ids_added', 'ring_size', 'total', 'rejected', 'bots', 'humans'];
-    names.push('last_event_ms');
     for (const [i, name] of names.entries()) part.statics.set(name, params[i]);
     for (const { query, params: p = [] } of rest) {
       const set = (kind: string, text: string, cells: Record<string, Value>) => {
