@@ -120,6 +120,10 @@ export class EventProducer {
       this.lingerTimer = undefined;
       this.sending = this.sendLoop().finally(() => {
         this.sending = undefined;
+        // The loop's last step awaits a cursor write: an event pushed meanwhile saw a send in
+        // progress and scheduled none. Without this it would wait for the next event, and the
+        // stream's last event (or the last before a quiet spell) would never be sent.
+        if (this.queue.length > 0 && !this.stopped) this.scheduleSend(0);
       });
     }, delayMs);
   }

@@ -140,8 +140,13 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
       if (!broker) throw new Error('needs the in-process broker');
       // 300 events/s: the stream is still flowing during the whole outage (about 14 s of events).
       const { replay, url } = await startReplay({ ratePerSec: 300 });
-      const producer = await startProducer(kafka, url, tempDataDir(), { PRODUCER_MAX_IN_FLIGHT: '500' });
+      // The consumer first, in the group before the stream starts: on a loaded machine its start-up
+      // would otherwise eat the stream the outage needs (the precondition below).
       const consumer = await startConsumer(kafka, tempDataDir());
+      await waitFor(() => assignmentOf(consumer.child, kafka.topic)?.length === 6, {
+        message: 'consumer to join',
+      });
+      const producer = await startProducer(kafka, url, tempDataDir(), { PRODUCER_MAX_IN_FLIGHT: '500' });
       await statsReaching(consumer.port, consumer.child, 300);
       // The test means something only if the outage starts with plenty of the stream left to send.
       expect(replay.progress).toBeLessThan(EVENTS_SENT - 1_500); // 5 s of stream: more than the 500 in flight
