@@ -25,6 +25,18 @@ export function isTrustedTime(dtMs: number, nowMs: number): boolean {
   return Number.isFinite(dtMs) && dtMs <= nowMs + FUTURE_SLACK_MS;
 }
 
+/**
+ * Window lengths between 1h and 24h whose 10-minute part is kept summed (see MinuteWindow.tracked):
+ * each costs at most the memory of the 24h running sum, so only a few, the most recently read.
+ */
+export const TRACKED_WINDOWS = 4;
+
+/** The running sum of the 10-minute buckets from index `from` on. */
+interface TrackedSum {
+  from: number;
+  readonly counts: Counts;
+}
+
 /** The counts of one bucket of event time (a minute, or ten): every window kind. */
 export { Counts as MinuteCounts };
 
@@ -82,6 +94,12 @@ export class MinuteWindow {
   /** The sum of every bucket in `fine`, and of every bucket in `coarse`. */
   private readonly fineSum = new Counts();
   private readonly coarseSum = new Counts();
+  /**
+   * By window length (minutes, > 60 and < 24h): the running sum of the 10-minute buckets that
+   * window covers, made at its first read and kept up to date like `coarseSum`, so reading a 6h
+   * window sums no bucket either. At most TRACKED_WINDOWS lengths, the least recently read dropped.
+   */
+  private readonly tracked = new Map<number, TrackedSum>();
   private newest = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -106,7 +124,7 @@ export class MinuteWindow {
         bucket = new Counts();
         this.coarse.set(index, bucket);
       }
-      this.coarseSum.merge(counts);
+      this.addCoarse(index, counts);
     }
     bucket.merge(counts);
     return true;
@@ -125,7 +143,7 @@ export class MinuteWindow {
       this.coarse.set(index, bucket);
     }
     bucket.merge(counts);
-    this.coarseSum.merge(counts);
+    this.addCoarse(index, counts);
     return true;
   }
 
@@ -158,16 +176,18 @@ export class MinuteWindow {
     if (minutes > FINE_MINUTES) {
       const firstCoarse = Math.floor(fromMinute / COARSE_MINUTES);
       fromMinute = firstCoarse * COARSE_MINUTES;
-      // Every bucket kept is inside: their running sum answers for all of them.
-      const all = [...this.coarse.keys()].every((index) => index >= firstCoarse);
-      if (all) totals.push(this.coarseSum);
+      // Every bucket kept is inside: their running sum answers for all of them; otherwise the
+      // running sum of this window length's buckets does.
+      const all =
+        firstCoarse <= this.oldestCoarse() || [...this.coarse.keys()].every((i) => i >= firstCoarse);
+      totals.push(all ? this.coarseSum : this.trackedSum(minutes, firstCoarse));
       for (let index = firstCoarse; index * COARSE_MINUTES < firstFine; index++) {
         const start = index * COARSE_MINUTES;
         buckets.push({
           startMs: start * MINUTE_MS,
           minutes: Math.min(start + COARSE_MINUTES, firstFine) - start,
           counts: this.coarse.get(index),
-          inTotal: all,
+          inTotal: true,
         });
       }
     }
@@ -192,6 +212,28 @@ export class MinuteWindow {
     return { minutes: of(this.fine, 1), coarse: of(this.coarse, COARSE_MINUTES) };
   }
 
+  /** The running sum of the buckets from `firstCoarse` on, for windows of `minutes` (see `tracked`). */
+  private trackedSum(minutes: number, firstCoarse: number): Counts {
+    let sum = this.tracked.get(minutes);
+    if (sum) {
+      this.tracked.delete(minutes); // re-inserted last: the map's order is the reads' order
+    } else {
+      sum = { from: firstCoarse, counts: new Counts() };
+      for (const [index, counts] of this.coarse) if (index >= firstCoarse) sum.counts.merge(counts);
+      if (this.tracked.size >= TRACKED_WINDOWS) {
+        this.tracked.delete(this.tracked.keys().next().value as number);
+      }
+    }
+    this.tracked.set(minutes, sum);
+    return sum.counts;
+  }
+
+  /** Counts added to 10-minute bucket `index`: into every running sum that covers it. */
+  private addCoarse(index: number, counts: CountsLike | LegacyCountsLike): void {
+    this.coarseSum.merge(counts);
+    for (const sum of this.tracked.values()) if (index >= sum.from) sum.counts.merge(counts);
+  }
+
   private oldestCoarse(): number {
     return Math.floor((this.newest - WINDOW_RETENTION_MINUTES + 1) / COARSE_MINUTES);
   }
@@ -199,6 +241,16 @@ export class MinuteWindow {
   /** A newer minute: what leaves the last hour moves to its 10-minute bucket, what leaves 24h goes. */
   private advance(minute: number): void {
     this.newest = minute;
+    // Each window length's first bucket moves on: the buckets it leaves come out of its sum
+    // (before any of them is dropped below).
+    for (const [minutes, sum] of this.tracked) {
+      const from = Math.floor((minute - minutes + 1) / COARSE_MINUTES);
+      for (let index = sum.from; index < from; index++) {
+        const leaving = this.coarse.get(index);
+        if (leaving) sum.counts.subtract(leaving);
+      }
+      sum.from = Math.max(sum.from, from);
+    }
     const oldest = this.oldestCoarse();
     for (const [index, counts] of this.coarse) {
       if (index >= oldest) continue;
@@ -211,7 +263,7 @@ export class MinuteWindow {
       const index = Math.floor(kept / COARSE_MINUTES);
       this.fineSum.subtract(counts);
       if (index < oldest) continue;
-      this.coarseSum.merge(counts);
+      this.addCoarse(index, counts);
       const into = this.coarse.get(index);
       if (into) into.merge(counts);
       else this.coarse.set(index, counts);
