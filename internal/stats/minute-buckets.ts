@@ -1,4 +1,5 @@
 import { Counts, type CountsLike, type CountsSnapshot, type LegacyCountsLike } from './counts.js';
+import { KeyInterner } from './key-interner.js';
 
 export const MINUTE_MS = 60_000;
 
@@ -101,6 +102,12 @@ export class MinuteWindow {
    */
   private readonly tracked = new Map<number, TrackedSum>();
   private newest = Number.NEGATIVE_INFINITY;
+  /**
+   * Every key the buckets and sums hold, once (see KeyInterner); a generation is half the window,
+   * so it holds the keys of at most the last 24 hours (plus 12 of event time).
+   */
+  private readonly keys = new KeyInterner();
+  private rotatedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -115,7 +122,7 @@ export class MinuteWindow {
         bucket = new Counts();
         this.fine.set(minute, bucket);
       }
-      this.fineSum.merge(counts);
+      this.fineSum.merge(counts, this.keys.intern);
     } else {
       const index = Math.floor(minute / COARSE_MINUTES);
       if (index < this.oldestCoarse()) return false;
@@ -126,7 +133,7 @@ export class MinuteWindow {
       }
       this.addCoarse(index, counts);
     }
-    bucket.merge(counts);
+    bucket.merge(counts, this.keys.intern);
     return true;
   }
 
@@ -142,7 +149,7 @@ export class MinuteWindow {
       bucket = new Counts();
       this.coarse.set(index, bucket);
     }
-    bucket.merge(counts);
+    bucket.merge(counts, this.keys.intern);
     this.addCoarse(index, counts);
     return true;
   }
@@ -230,8 +237,9 @@ export class MinuteWindow {
 
   /** Counts added to 10-minute bucket `index`: into every running sum that covers it. */
   private addCoarse(index: number, counts: CountsLike | LegacyCountsLike): void {
-    this.coarseSum.merge(counts);
-    for (const sum of this.tracked.values()) if (index >= sum.from) sum.counts.merge(counts);
+    const intern = this.keys.intern;
+    this.coarseSum.merge(counts, intern);
+    for (const sum of this.tracked.values()) if (index >= sum.from) sum.counts.merge(counts, intern);
   }
 
   private oldestCoarse(): number {
@@ -241,6 +249,10 @@ export class MinuteWindow {
   /** A newer minute: what leaves the last hour moves to its 10-minute bucket, what leaves 24h goes. */
   private advance(minute: number): void {
     this.newest = minute;
+    if (!(minute - this.rotatedAt < WINDOW_RETENTION_MINUTES / 2)) {
+      this.keys.rotate();
+      this.rotatedAt = minute;
+    }
     // Each window length's first bucket moves on: the buckets it leaves come out of its sum
     // (before any of them is dropped below).
     for (const [minutes, sum] of this.tracked) {
