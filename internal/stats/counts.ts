@@ -160,11 +160,7 @@ export class Counts implements CountsLike {
 
   /** `intern` gives the string a new key is stored under (see KeyInterner); not called for known keys. */
   addPair(kind: CountKind, a: string, b: string, n: number, intern: Intern = same): void {
-    let outer = this.nested.get(kind);
-    if (!outer) {
-      outer = new Map();
-      this.nested.set(kind, outer);
-    }
+    const outer = this.outer(kind);
     let inner = outer.get(a);
     if (!inner) {
       inner = new Map();
@@ -276,6 +272,52 @@ export class Counts implements CountsLike {
     }
   }
 
+  /**
+   * Adds `other` to each of `targets` in one walk (a bucket and the running sums it is part of):
+   * the same as `target.merge(other, intern)` for each, with each new key interned once.
+   */
+  static mergeInto(targets: readonly Counts[], other: Counts, intern: Intern = same): void {
+    for (const target of targets) {
+      target.total += other.total;
+      target.bots += other.bots;
+      target.humans += other.humans;
+    }
+    other.single.forEach((map, kind) => {
+      addInto(
+        targets.map((t) => t.map(kind)),
+        map,
+        COUNT_KINDS[kind],
+        intern,
+      );
+    });
+    other.nested.forEach((outer, kind) => {
+      const outers = targets.map((t) => t.outer(kind));
+      const rule = COUNT_KINDS[kind];
+      outer.forEach((inner, a) => {
+        let kept: string | undefined;
+        const inners = outers.map((into) => {
+          let mine = into.get(a);
+          if (!mine) {
+            mine = new Map();
+            kept ??= intern(a);
+            into.set(kept, mine);
+          }
+          return mine;
+        });
+        addInto(inners, inner, rule, intern);
+      });
+    });
+  }
+
+  private outer(kind: CountKind): Map<string, Inner> {
+    let outer = this.nested.get(kind);
+    if (!outer) {
+      outer = new Map();
+      this.nested.set(kind, outer);
+    }
+    return outer;
+  }
+
   /** `intern`: as in `addPair`, for counts (of a batch) whose keys are not kept yet. */
   merge(other: CountsLike | LegacyCountsLike, intern: Intern = same): void {
     this.total += other.total;
@@ -371,6 +413,25 @@ export class Counts implements CountsLike {
 }
 
 const EMPTY_PAIRS: Map<string, Inner> = new Map();
+
+/** Adds every (key, n) of `from` to each map of `into` by `rule`, a new key interned once. */
+function addInto(
+  into: readonly Inner[],
+  from: ReadonlyMap<string, number>,
+  rule: CombineRule,
+  intern: Intern,
+): void {
+  from.forEach((n, key) => {
+    let kept: string | undefined;
+    for (const mine of into) {
+      const had = mine.get(key);
+      if (had === undefined) {
+        kept ??= intern(key);
+        mine.set(kept, n);
+      } else mine.set(key, combine(rule, had, n));
+    }
+  });
+}
 
 /** A snapshot read as counts (unknown kinds, from a newer version, are skipped). */
 export function snapshotCounts(snapshot: CountsSnapshot): CountsLike {

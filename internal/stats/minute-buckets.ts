@@ -103,8 +103,8 @@ export class MinuteWindow {
   private readonly tracked = new Map<number, TrackedSum>();
   private newest = Number.NEGATIVE_INFINITY;
   /**
-   * Every key the buckets and sums hold, once (see KeyInterner); a generation is half the window,
-   * so it holds the keys of at most the last 24 hours (plus 12 of event time).
+   * Every key the buckets and sums hold, once (see KeyInterner); a generation is 12 hours of
+   * event time, so it holds the keys seen in at most the last 24 hours.
    */
   private readonly keys = new KeyInterner();
   private rotatedAt = Number.NEGATIVE_INFINITY;
@@ -116,13 +116,14 @@ export class MinuteWindow {
     if (minute * MINUTE_MS > this.now() + FUTURE_SLACK_MS) return false;
     if (minute > this.newest) this.advance(minute);
     let bucket: Counts | undefined;
+    let sums: Counts[];
     if (minute > this.newest - FINE_MINUTES) {
       bucket = this.fine.get(minute);
       if (!bucket) {
         bucket = new Counts();
         this.fine.set(minute, bucket);
       }
-      this.fineSum.merge(counts, this.keys.intern);
+      sums = [this.fineSum];
     } else {
       const index = Math.floor(minute / COARSE_MINUTES);
       if (index < this.oldestCoarse()) return false;
@@ -131,9 +132,9 @@ export class MinuteWindow {
         bucket = new Counts();
         this.coarse.set(index, bucket);
       }
-      this.addCoarse(index, counts);
+      sums = this.coarseSums(index);
     }
-    bucket.merge(counts, this.keys.intern);
+    this.add([bucket, ...sums], counts);
     return true;
   }
 
@@ -149,9 +150,14 @@ export class MinuteWindow {
       bucket = new Counts();
       this.coarse.set(index, bucket);
     }
-    bucket.merge(counts, this.keys.intern);
-    this.addCoarse(index, counts);
+    this.add([bucket, ...this.coarseSums(index)], counts);
     return true;
+  }
+
+  /** New counts into a bucket and its running sums: one walk, each new key interned once. */
+  private add(targets: readonly Counts[], counts: CountsLike | LegacyCountsLike): void {
+    if (counts instanceof Counts) Counts.mergeInto(targets, counts, this.keys.intern);
+    else for (const target of targets) target.merge(counts, this.keys.intern);
   }
 
   /** Number of buckets held (for tests of the memory bound). */
@@ -235,11 +241,11 @@ export class MinuteWindow {
     return sum.counts;
   }
 
-  /** Counts added to 10-minute bucket `index`: into every running sum that covers it. */
-  private addCoarse(index: number, counts: CountsLike | LegacyCountsLike): void {
-    const intern = this.keys.intern;
-    this.coarseSum.merge(counts, intern);
-    for (const sum of this.tracked.values()) if (index >= sum.from) sum.counts.merge(counts, intern);
+  /** The running sums 10-minute bucket `index` is part of: all of them, and the windows' that cover it. */
+  private coarseSums(index: number): Counts[] {
+    const sums = [this.coarseSum];
+    for (const sum of this.tracked.values()) if (index >= sum.from) sums.push(sum.counts);
+    return sums;
   }
 
   private oldestCoarse(): number {
@@ -275,10 +281,13 @@ export class MinuteWindow {
       const index = Math.floor(kept / COARSE_MINUTES);
       this.fineSum.subtract(counts);
       if (index < oldest) continue;
-      this.addCoarse(index, counts);
+      // Its keys are kept already: no interning.
       const into = this.coarse.get(index);
-      if (into) into.merge(counts);
-      else this.coarse.set(index, counts);
+      if (into) Counts.mergeInto([into, ...this.coarseSums(index)], counts);
+      else {
+        this.coarse.set(index, counts);
+        Counts.mergeInto(this.coarseSums(index), counts);
+      }
     }
   }
 }
