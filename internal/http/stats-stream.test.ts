@@ -113,6 +113,23 @@ describe('/stats/stream over real sockets', () => {
     expect(renders).toBeLessThanOrEqual(3 + ticks);
   });
 
+  it('re-renders a window longer than an hour at most every 10 s, while a short one renders every tick', async () => {
+    const renders = new Map<string, number>();
+    const { base } = await streamServer({
+      render: async (query) => {
+        renders.set(query, (renders.get(query) ?? 0) + 1);
+        return new Response(JSON.stringify({ query, n: renders.get(query) }));
+      },
+    });
+    const short = listen(`${base}/stats/stream?window=5m`);
+    const long = listen(`${base}/stats/stream?window=6h`);
+    // Three ticks of the short window: the long one has had its first view and nothing more.
+    await waitFor(() => short.messages.length >= 4, { message: 'four views of the short window' });
+    expect(long.messages).toHaveLength(1);
+    expect(renders.get('window=6h')).toBe(1);
+    expect(renders.get('window=5m')).toBeGreaterThanOrEqual(4);
+  });
+
   it('drops a client that stops reading, and no longer holds its bytes', async () => {
     const pad = 'x'.repeat(4 << 20);
     let n = 0;

@@ -9,6 +9,12 @@ export const STREAM_TICK_MS = 1_000;
 /** A comment on an otherwise quiet stream, so proxies and the browser keep the connection. */
 export const STREAM_KEEPALIVE_MS = 15_000;
 export const DEFAULT_STREAM_MAX_CLIENTS = 1_000;
+/**
+ * A window longer than the last hour is re-rendered at most this often. Its buckets are 10 minutes
+ * wide, and one render walks every distinct key of up to 24 hours (hundreds of ms with a day of the
+ * live stream: BENCHMARKS.md): once a second, one such client would cost the pipeline most of a core.
+ */
+export const STREAM_LONG_WINDOW_TICK_MS = 10_000;
 
 const KEEPALIVE_FRAME = Buffer.from(': keepalive\n\n');
 const WRITES_PER_TURN = 100;
@@ -48,6 +54,9 @@ interface QueryGroup {
   readonly clients: Set<Client>;
   body: string;
   frame: Buffer;
+  /** STREAM_TICK_MS, or STREAM_LONG_WINDOW_TICK_MS for a window longer than an hour. */
+  readonly renderEveryMs: number;
+  renderedAt: number;
 }
 
 /**
@@ -112,11 +121,15 @@ export function mountStatsStream(app: Hono, options: StatsStreamOptions): StatsS
   const tick = async (): Promise<void> => {
     ticking = true;
     for (const group of [...groups.values()]) {
-      const answer = await Promise.resolve(group.query)
-        .then(options.render)
-        .catch(() => undefined);
-      // A store that cannot answer now (503) leaves clients on their last view until it can.
-      if (answer?.status === 200) update(group, await answer.text());
+      // Within a tick of its due time (ticks are STREAM_TICK_MS apart, give or take their work).
+      if (performance.now() - group.renderedAt >= group.renderEveryMs - STREAM_TICK_MS / 2) {
+        group.renderedAt = performance.now();
+        const answer = await Promise.resolve(group.query)
+          .then(options.render)
+          .catch(() => undefined);
+        // A store that cannot answer now (503) leaves clients on their last view until it can.
+        if (answer?.status === 200) update(group, await answer.text());
+      }
       const now = performance.now();
       let written = 0;
       for (const client of [...group.clients]) {
@@ -177,7 +190,14 @@ export function mountStatsStream(app: Hono, options: StatsStreamOptions): StatsS
 
     let group = groups.get(query);
     if (!group) {
-      group = { query, clients: new Set(), body, frame: sseFrame(body) };
+      group = {
+        query,
+        clients: new Set(),
+        body,
+        frame: sseFrame(body),
+        renderEveryMs: isLongWindow(query) ? STREAM_LONG_WINDOW_TICK_MS : STREAM_TICK_MS,
+        renderedAt: performance.now(),
+      };
       groups.set(query, group);
     } else {
       update(group, body); // the newest view; the group's other clients get it at the next tick
@@ -205,6 +225,12 @@ export function mountStatsStream(app: Hono, options: StatsStreamOptions): StatsS
       return { clients: clientCount, queries: groups.size, bufferedBytes };
     },
   };
+}
+
+/** `window=` longer than 60 minutes (`2h`..`24h`, `61m`..): its view changes at 10-minute resolution. */
+function isLongWindow(query: string): boolean {
+  const match = /^(\d+)(m|h)$/.exec(new URLSearchParams(query).get('window') ?? '');
+  return match !== null && Number(match[1]) * (match[2] === 'h' ? 60 : 1) > 60;
 }
 
 /** Same parameters in any order are one query: one render a tick however they were written. */
