@@ -8,9 +8,9 @@ import { createRequire } from 'node:module';
  * (once per process, so a real negative timeout of ours would then go unreported).
  *
  * The fix keeps kafkajs's code and behaviour: in exactly that case (nothing pending, no check
- * scheduled yet) its method runs with `throttledUntil` raised to now + 10 ms for the duration of
- * the call, so it computes a small positive delay instead of a negative one; the field is restored right
- * after (nothing else reads it during the call). When requests are pending, kafkajs runs untouched.
+ * scheduled yet) its method runs with `throttledUntil` raised to now + 1 ms and the clock held at
+ * now for the duration of the call, so it computes the 1 ms delay Node would have used anyway;
+ * both are restored right after (the call is synchronous: nothing else runs meanwhile). When requests are pending, kafkajs runs untouched.
  * No warning is filtered: every other warning, and any negative timeout of ours, is still printed.
  * The patch applies only while kafkajs still has that line; a kafkajs that changed it is left alone.
  */
@@ -23,8 +23,6 @@ interface RequestQueueState {
 type Schedule = (this: RequestQueueState) => void;
 
 const NEGATIVE_DELAY_SOURCE = 'this.throttledUntil - Date.now()';
-/** kafkajs's CHECK_PENDING_REQUESTS_INTERVAL (src/network/requestQueue/index.js). */
-const CHECK_PENDING_REQUESTS_INTERVAL_MS = 10;
 const requireKafkajs = createRequire(import.meta.url);
 
 let installed: boolean | undefined;
@@ -41,13 +39,17 @@ export function avoidKafkajsNegativeTimeout(): boolean {
   RequestQueue.prototype.scheduleCheckPendingRequests = function (this: RequestQueueState) {
     if (this.pending.length > 0 || this.throttleCheckTimeoutId) return schedule.call(this);
     const throttledUntil = this.throttledUntil;
-    // Not now + 1: kafkajs reads the clock again, and on a loaded machine a millisecond or two
-    // passes in between (seen: -1 and -2 warnings). 10 ms is kafkajs's own pending-check interval;
-    // with nothing pending the check it schedules does nothing, so running it later changes nothing.
-    this.throttledUntil = Math.max(throttledUntil, Date.now() + CHECK_PENDING_REQUESTS_INTERVAL_MS);
+    const now = Date.now();
+    const realNow = Date.now;
+    this.throttledUntil = Math.max(throttledUntil, now + 1);
+    // kafkajs reads the clock once more inside; on a loaded machine milliseconds pass in between
+    // (seen: -1, -2, -6 with a margin of 10 ms). Within this one synchronous call it reads the same
+    // instant, so the delay is exactly the 1 ms Node would have used for the negative one.
+    Date.now = () => now;
     try {
       schedule.call(this);
     } finally {
+      Date.now = realNow;
       this.throttledUntil = throttledUntil;
     }
   };
