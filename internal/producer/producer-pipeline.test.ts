@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { Producer } from 'kafkajs';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { capturingLogger } from '../../test/support/capturing-logger.js';
 import { SHARED_EVENTS_DIR } from '../../test/support/paths.js';
 import { waitFor } from '../../test/support/wait-for.js';
 import { loadConfig } from '../config/config.js';
@@ -29,18 +28,6 @@ function heldProducer() {
   };
 }
 
-/** A pino logger at debug that keeps its lines, to check what reaches `warn`. */
-function capturedLog() {
-  const lines: Array<{ level: number; msg: string }> = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { log: pino({ level: 'debug' }, stream), lines };
-}
-
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -59,7 +46,7 @@ async function start(stuckPauseMs: number) {
   const config = loadConfig({ WIKIPEDIA_STREAM_URL: url, PRODUCER_MAX_IN_FLIGHT: '100', DATA_DIR: dataDir });
   const held = heldProducer();
   const metrics = createMetrics({ defaultMetrics: false });
-  const { log, lines } = capturedLog();
+  const { log, lines } = capturingLogger();
   const pipeline = new ProducerPipeline(config, held.producer, log, metrics, stuckPauseMs);
   await pipeline.start();
   cleanups.push(async () => {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { capturingLogger } from '../../test/support/capturing-logger.js';
 import { loadConfig } from '../config/config.js';
 import { CassandraStatsStore } from './cassandra-store.js';
 import { createStore } from './create-store.js';
@@ -14,18 +14,6 @@ async function closedPort(): Promise<number> {
   const address = server.address();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return typeof address === 'object' && address ? address.port : 0;
-}
-
-/** pino writing NDJSON lines into an array (pino's own `sink()` idea). */
-function capturingLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n')) if (line.trim()) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { log: pino({ level: 'debug' }, stream), lines };
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {

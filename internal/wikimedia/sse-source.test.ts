@@ -1,9 +1,8 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { capturingLogger } from '../../test/support/capturing-logger.js';
 import { waitFor } from '../../test/support/wait-for.js';
 import { FRAMING_SLACK_BYTES } from './event-size-guard.js';
 import { type SourceOptions, WikimediaSource } from './sse-source.js';
@@ -59,20 +58,9 @@ const sendAndStay =
     res.write(frames.join(''));
   };
 
-function capturingLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n')) if (line.trim()) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { log: pino({ level: 'warn' }, stream), lines };
-}
-
 /** A source whose caller persists the id of each handled event, as the pipelines do. */
 function startSource(url: string, options: Partial<SourceOptions> = {}, initialCursor?: string) {
-  const { log, lines } = capturingLogger();
+  const { log, lines } = capturingLogger('warn');
   const handled: Array<{ eventId: string | undefined; id: string; rejected?: string }> = [];
   let cursor = initialCursor;
   const source = new WikimediaSource(
