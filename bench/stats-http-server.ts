@@ -231,6 +231,8 @@ async function floor(): Promise<void> {
 const variant = process.argv[2] ?? 'memory';
 if (variant === 'floor') {
   await floor();
+} else if (variant === 'reads') {
+  await timeReads();
 } else {
   await serveStats();
 }
@@ -256,4 +258,81 @@ async function serveStats(): Promise<void> {
   );
   setInterval(() => process.stdout.write(`MEM ${JSON.stringify(memory())}\n`), 250).unref();
   process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
+}
+
+/**
+ * `reads`: no HTTP, no load: the heap after filling, then the time of one read of each windowed
+ * view (6h, as a dashboard asks), first from nothing, then after a batch of the newest minute
+ * (which clears the view cache, as live batches do several times a second), then after a batch of
+ * a new minute (a minute leaves the last hour), as `npm run bench` cannot show one read's cost.
+ */
+async function timeReads(): Promise<void> {
+  const started = performance.now();
+  const store = (await memoryStore()) as MemoryStatsStore;
+  const fillMs = performance.now() - started;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const top = await store.read(1);
+  const domain = top.byDomain[0]?.[0] ?? '';
+  const minutes = 360;
+  const reads: Array<[string, () => Promise<unknown>]> = [
+    ['/stats?window=6h', () => store.readWindow(minutes, 100)],
+    ['/stats?domain=…&window=6h', () => store.readDomain(domain, { limit: 100, minutes })],
+    ['/stats/pages?window=6h', () => store.readPages({ minutes, limit: 100 })],
+    ['/stats?window=24h', () => store.readWindow(24 * 60, 100)],
+  ];
+  const time = async (when: string) => {
+    // Wall ms, and CPU ms of this process (the machine is shared: wall time includes waiting).
+    const row: Record<string, [number, number]> = {};
+    const cpu = () => {
+      const { user, system } = process.cpuUsage();
+      return (user + system) / 1000;
+    };
+    for (const [name, read] of reads) {
+      const t = performance.now();
+      const c = cpu();
+      await read();
+      row[name] = [Math.round(performance.now() - t), Math.round(cpu() - c)];
+    }
+    process.stdout.write(`READS ${when} ${JSON.stringify(row)}\n`);
+  };
+  const m = process.memoryUsage();
+  process.stdout.write(
+    `FILLED ${JSON.stringify({ fillMs: Math.round(fillMs), rssMiB: Math.round(m.rss / 2 ** 20), heapMiB: Math.round(m.heapUsed / 2 ** 20) })}\n`,
+  );
+  await time('first');
+  await time('cached');
+  const newest = Math.floor(Date.now() / MINUTE_MS);
+  for (const [when, minute] of [
+    ['after-batch', newest],
+    ['after-new-minute', newest + 1],
+  ] as const) {
+    const applied = performance.now();
+    await applyOne(store, minute, domain);
+    process.stdout.write(`APPLY ${when} ${Math.round(performance.now() - applied)} ms\n`);
+    await time(when);
+  }
+}
+
+/** One event in `minute`, through the consumer's path (a plan), to clear the view cache. */
+async function applyOne(store: MemoryStatsStore, minute: number, domain: string): Promise<void> {
+  const delta = new StatsDelta(minute * MINUTE_MS + 1);
+  const dt = new Date(minute * MINUTE_MS).toISOString();
+  delta.add({
+    meta: { id: '', dt, domain },
+    type: 'edit',
+    user: userName(3),
+    title: 'Page 1',
+  } as RecentChange);
+  const partition: PartitionKey = { topic: 'wikipedia.changes', partition: 0 };
+  const position = await store.position(partition);
+  await store.apply({
+    partition,
+    fromOffset: position.nextOffset,
+    nextOffset: position.nextOffset + 1,
+    delta,
+    newIds: [],
+    redelivered: 0,
+    duplicates: 0,
+  });
 }

@@ -126,6 +126,10 @@ export interface LegacyCountsLike {
 
 type Inner = Map<string, number>;
 
+/** The string a new key is stored under: itself, or an equal one already kept (KeyInterner). */
+export type Intern = (key: string) => string;
+const same: Intern = (key) => key;
+
 /**
  * Counts of some events by kind: a batch's effect (`StatsDelta`), one window bucket. Pair kinds
  * are held nested (first part -> second part -> n), so one wiki's users or one page list is read
@@ -139,10 +143,10 @@ export class Counts implements CountsLike {
   private readonly nested = new Map<CountKind, Map<string, Inner>>();
 
   /** Adds one value by the kind's rule; pair kinds take a `pairKey`. */
-  addCount(kind: CountKind, key: string, n: number): void {
+  addCount(kind: CountKind, key: string, n: number, intern: Intern = same): void {
     if (PAIR_KINDS.has(kind)) {
       const [a, b] = splitPairKey(key);
-      this.addPair(kind, a, b, n);
+      this.addPair(kind, a, b, n, intern);
       return;
     }
     let map = this.single.get(kind);
@@ -150,21 +154,20 @@ export class Counts implements CountsLike {
       map = new Map();
       this.single.set(kind, map);
     }
-    map.set(key, combine(COUNT_KINDS[kind], map.get(key), n));
+    const had = map.get(key);
+    map.set(had === undefined ? intern(key) : key, combine(COUNT_KINDS[kind], had, n));
   }
 
-  addPair(kind: CountKind, a: string, b: string, n: number): void {
-    let outer = this.nested.get(kind);
-    if (!outer) {
-      outer = new Map();
-      this.nested.set(kind, outer);
-    }
+  /** `intern` gives the string a new key is stored under (see KeyInterner); not called for known keys. */
+  addPair(kind: CountKind, a: string, b: string, n: number, intern: Intern = same): void {
+    const outer = this.outer(kind);
     let inner = outer.get(a);
     if (!inner) {
       inner = new Map();
-      outer.set(a, inner);
+      outer.set(intern(a), inner);
     }
-    inner.set(b, combine(COUNT_KINDS[kind], inner.get(b), n));
+    const had = inner.get(b);
+    inner.set(had === undefined ? intern(b) : b, combine(COUNT_KINDS[kind], had, n));
   }
 
   /**
@@ -269,7 +272,54 @@ export class Counts implements CountsLike {
     }
   }
 
-  merge(other: CountsLike | LegacyCountsLike): void {
+  /**
+   * Adds `other` to each of `targets` in one walk (a bucket and the running sums it is part of):
+   * the same as `target.merge(other, intern)` for each, with each new key interned once.
+   */
+  static mergeInto(targets: readonly Counts[], other: Counts, intern: Intern = same): void {
+    for (const target of targets) {
+      target.total += other.total;
+      target.bots += other.bots;
+      target.humans += other.humans;
+    }
+    other.single.forEach((map, kind) => {
+      addInto(
+        targets.map((t) => t.map(kind)),
+        map,
+        COUNT_KINDS[kind],
+        intern,
+      );
+    });
+    other.nested.forEach((outer, kind) => {
+      const outers = targets.map((t) => t.outer(kind));
+      const rule = COUNT_KINDS[kind];
+      outer.forEach((inner, a) => {
+        let kept: string | undefined;
+        const inners = outers.map((into) => {
+          let mine = into.get(a);
+          if (!mine) {
+            mine = new Map();
+            kept ??= intern(a);
+            into.set(kept, mine);
+          }
+          return mine;
+        });
+        addInto(inners, inner, rule, intern);
+      });
+    });
+  }
+
+  private outer(kind: CountKind): Map<string, Inner> {
+    let outer = this.nested.get(kind);
+    if (!outer) {
+      outer = new Map();
+      this.nested.set(kind, outer);
+    }
+    return outer;
+  }
+
+  /** `intern`: as in `addPair`, for counts (of a batch) whose keys are not kept yet. */
+  merge(other: CountsLike | LegacyCountsLike, intern: Intern = same): void {
     this.total += other.total;
     this.bots += other.bots;
     this.humans += other.humans;
@@ -277,20 +327,23 @@ export class Counts implements CountsLike {
       for (const [kind, map] of other.single) {
         const mine = this.map(kind);
         const rule = COUNT_KINDS[kind];
-        for (const [key, n] of map) mine.set(key, combine(rule, mine.get(key), n));
+        for (const [key, n] of map) {
+          const had = mine.get(key);
+          mine.set(had === undefined ? intern(key) : key, combine(rule, had, n));
+        }
       }
       for (const [kind, outer] of other.nested) {
-        for (const [a, inner] of outer) for (const [b, n] of inner) this.addPair(kind, a, b, n);
+        for (const [a, inner] of outer) for (const [b, n] of inner) this.addPair(kind, a, b, n, intern);
       }
       return;
     }
     if ('entries' in other) {
-      for (const [kind, key, n] of other.entries()) this.addCount(kind, key, n);
+      for (const [kind, key, n] of other.entries()) this.addCount(kind, key, n, intern);
       return;
     }
-    for (const [key, n] of other.byDomain) this.addCount('domain', key, n);
-    for (const [key, n] of other.byUser) this.addCount('user', key, n);
-    for (const [key, n] of other.byType) this.addCount('type', key, n);
+    for (const [key, n] of other.byDomain) this.addCount('domain', key, n, intern);
+    for (const [key, n] of other.byUser) this.addCount('user', key, n, intern);
+    for (const [key, n] of other.byType) this.addCount('type', key, n, intern);
   }
 
   /**
@@ -360,6 +413,25 @@ export class Counts implements CountsLike {
 }
 
 const EMPTY_PAIRS: Map<string, Inner> = new Map();
+
+/** Adds every (key, n) of `from` to each map of `into` by `rule`, a new key interned once. */
+function addInto(
+  into: readonly Inner[],
+  from: ReadonlyMap<string, number>,
+  rule: CombineRule,
+  intern: Intern,
+): void {
+  from.forEach((n, key) => {
+    let kept: string | undefined;
+    for (const mine of into) {
+      const had = mine.get(key);
+      if (had === undefined) {
+        kept ??= intern(key);
+        mine.set(kept, n);
+      } else mine.set(key, combine(rule, had, n));
+    }
+  });
+}
 
 /** A snapshot read as counts (unknown kinds, from a newer version, are skipped). */
 export function snapshotCounts(snapshot: CountsSnapshot): CountsLike {

@@ -183,6 +183,49 @@ describe('per-minute window counts', () => {
     expect((await store.readWindow(60, 10)).total).toBe(12);
   });
 
+  it('windows between 1h and 24h, read as the minutes go by, answer as if summed from the buckets', () => {
+    const start = Date.parse('2026-01-01T00:00:00Z');
+    const now = () => start + 40 * 3_600_000;
+    const aggregate = new StatsAggregate({ now });
+    // More window lengths than are kept summed (TRACKED_WINDOWS), so some are dropped and rebuilt.
+    const lengths = [61, 120, 6 * 60, 23 * 60, 125, 7 * 60 + 3];
+    let n = 0;
+    const types = ['edit', 'log', 'new'];
+    const at = (minute: number, i: number) =>
+      parse(
+        JSON.stringify({
+          meta: {
+            id: `e${n++}`,
+            dt: new Date(start + minute * MINUTE_MS + 1_000).toISOString(),
+            domain: `d${i % 3}.org`,
+          },
+          type: types[i % 3],
+          user: `u${(minute * 7 + i) % 23}`,
+          bot: i % 4 === 0,
+          title: `P${(minute + i) % 17}`,
+          length: { old: 100, new: 100 + ((i * 37) % 90) - 40 },
+        }),
+      );
+    for (let minute = 0; minute < 30 * 60; minute += 7) {
+      const delta = new StatsDelta(now());
+      for (let i = 0; i < 3; i++) delta.add(at(minute, i));
+      // Late events: 61 minutes to 20 hours behind, into 10-minute buckets already summed.
+      delta.add(at(minute - 61 - ((minute * 13) % (19 * 60)), minute));
+      aggregate.apply(delta);
+      if (minute % (7 * 17) !== 0) continue;
+      // A fresh aggregate from the same buckets sums them at its first read: the reference.
+      const rebuilt = StatsAggregate.fromSnapshot(aggregate.snapshot(), { now });
+      for (const minutes of lengths) {
+        const query = { limit: 100, minutes };
+        expect(aggregate.windowView(minutes, 100)).toEqual(rebuilt.windowView(minutes, 100));
+        expect(aggregate.domainView('d1.org', query)).toEqual(rebuilt.domainView('d1.org', query));
+        expect(aggregate.userView('u3', query)).toEqual(rebuilt.userView('u3', query));
+        expect(aggregate.pagesView(query)).toEqual(rebuilt.pagesView(query));
+      }
+    }
+    expect(aggregate.windowView(6 * 60, 100).total).toBeGreaterThan(0);
+  });
+
   it('rejects windows outside 1..retention', () => {
     const aggregate = new StatsAggregate();
     expect(() => aggregate.windowView(0, 10)).toThrow(RangeError);

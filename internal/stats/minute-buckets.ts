@@ -1,4 +1,5 @@
 import { Counts, type CountsLike, type CountsSnapshot, type LegacyCountsLike } from './counts.js';
+import { KeyInterner } from './key-interner.js';
 
 export const MINUTE_MS = 60_000;
 
@@ -23,6 +24,18 @@ export function minuteOf(dtMs: number): number | undefined {
 /** Whether an event time can be trusted as "newest": parsable and not ahead of the wall clock. */
 export function isTrustedTime(dtMs: number, nowMs: number): boolean {
   return Number.isFinite(dtMs) && dtMs <= nowMs + FUTURE_SLACK_MS;
+}
+
+/**
+ * Window lengths between 1h and 24h whose 10-minute part is kept summed (see MinuteWindow.tracked):
+ * each costs at most the memory of the 24h running sum, so only a few, the most recently read.
+ */
+export const TRACKED_WINDOWS = 4;
+
+/** The running sum of the 10-minute buckets from index `from` on. */
+interface TrackedSum {
+  from: number;
+  readonly counts: Counts;
 }
 
 /** The counts of one bucket of event time (a minute, or ten): every window kind. */
@@ -82,7 +95,19 @@ export class MinuteWindow {
   /** The sum of every bucket in `fine`, and of every bucket in `coarse`. */
   private readonly fineSum = new Counts();
   private readonly coarseSum = new Counts();
+  /**
+   * By window length (minutes, > 60 and < 24h): the running sum of the 10-minute buckets that
+   * window covers, made at its first read and kept up to date like `coarseSum`, so reading a 6h
+   * window sums no bucket either. At most TRACKED_WINDOWS lengths, the least recently read dropped.
+   */
+  private readonly tracked = new Map<number, TrackedSum>();
   private newest = Number.NEGATIVE_INFINITY;
+  /**
+   * Every key the buckets and sums hold, once (see KeyInterner); a generation is 12 hours of
+   * event time, so it holds the keys seen in at most the last 24 hours.
+   */
+  private readonly keys = new KeyInterner();
+  private rotatedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -91,13 +116,14 @@ export class MinuteWindow {
     if (minute * MINUTE_MS > this.now() + FUTURE_SLACK_MS) return false;
     if (minute > this.newest) this.advance(minute);
     let bucket: Counts | undefined;
+    let sums: Counts[];
     if (minute > this.newest - FINE_MINUTES) {
       bucket = this.fine.get(minute);
       if (!bucket) {
         bucket = new Counts();
         this.fine.set(minute, bucket);
       }
-      this.fineSum.merge(counts);
+      sums = [this.fineSum];
     } else {
       const index = Math.floor(minute / COARSE_MINUTES);
       if (index < this.oldestCoarse()) return false;
@@ -106,9 +132,9 @@ export class MinuteWindow {
         bucket = new Counts();
         this.coarse.set(index, bucket);
       }
-      this.coarseSum.merge(counts);
+      sums = this.coarseSums(index);
     }
-    bucket.merge(counts);
+    this.add([bucket, ...sums], counts);
     return true;
   }
 
@@ -124,9 +150,14 @@ export class MinuteWindow {
       bucket = new Counts();
       this.coarse.set(index, bucket);
     }
-    bucket.merge(counts);
-    this.coarseSum.merge(counts);
+    this.add([bucket, ...this.coarseSums(index)], counts);
     return true;
+  }
+
+  /** New counts into a bucket and its running sums: one walk, each new key interned once. */
+  private add(targets: readonly Counts[], counts: CountsLike | LegacyCountsLike): void {
+    if (counts instanceof Counts) Counts.mergeInto(targets, counts, this.keys.intern);
+    else for (const target of targets) target.merge(counts, this.keys.intern);
   }
 
   /** Number of buckets held (for tests of the memory bound). */
@@ -158,16 +189,18 @@ export class MinuteWindow {
     if (minutes > FINE_MINUTES) {
       const firstCoarse = Math.floor(fromMinute / COARSE_MINUTES);
       fromMinute = firstCoarse * COARSE_MINUTES;
-      // Every bucket kept is inside: their running sum answers for all of them.
-      const all = [...this.coarse.keys()].every((index) => index >= firstCoarse);
-      if (all) totals.push(this.coarseSum);
+      // Every bucket kept is inside: their running sum answers for all of them; otherwise the
+      // running sum of this window length's buckets does.
+      const all =
+        firstCoarse <= this.oldestCoarse() || [...this.coarse.keys()].every((i) => i >= firstCoarse);
+      totals.push(all ? this.coarseSum : this.trackedSum(minutes, firstCoarse));
       for (let index = firstCoarse; index * COARSE_MINUTES < firstFine; index++) {
         const start = index * COARSE_MINUTES;
         buckets.push({
           startMs: start * MINUTE_MS,
           minutes: Math.min(start + COARSE_MINUTES, firstFine) - start,
           counts: this.coarse.get(index),
-          inTotal: all,
+          inTotal: true,
         });
       }
     }
@@ -192,6 +225,29 @@ export class MinuteWindow {
     return { minutes: of(this.fine, 1), coarse: of(this.coarse, COARSE_MINUTES) };
   }
 
+  /** The running sum of the buckets from `firstCoarse` on, for windows of `minutes` (see `tracked`). */
+  private trackedSum(minutes: number, firstCoarse: number): Counts {
+    let sum = this.tracked.get(minutes);
+    if (sum) {
+      this.tracked.delete(minutes); // re-inserted last: the map's order is the reads' order
+    } else {
+      sum = { from: firstCoarse, counts: new Counts() };
+      for (const [index, counts] of this.coarse) if (index >= firstCoarse) sum.counts.merge(counts);
+      if (this.tracked.size >= TRACKED_WINDOWS) {
+        this.tracked.delete(this.tracked.keys().next().value as number);
+      }
+    }
+    this.tracked.set(minutes, sum);
+    return sum.counts;
+  }
+
+  /** The running sums 10-minute bucket `index` is part of: all of them, and the windows' that cover it. */
+  private coarseSums(index: number): Counts[] {
+    const sums = [this.coarseSum];
+    for (const sum of this.tracked.values()) if (index >= sum.from) sums.push(sum.counts);
+    return sums;
+  }
+
   private oldestCoarse(): number {
     return Math.floor((this.newest - WINDOW_RETENTION_MINUTES + 1) / COARSE_MINUTES);
   }
@@ -199,6 +255,20 @@ export class MinuteWindow {
   /** A newer minute: what leaves the last hour moves to its 10-minute bucket, what leaves 24h goes. */
   private advance(minute: number): void {
     this.newest = minute;
+    if (!(minute - this.rotatedAt < WINDOW_RETENTION_MINUTES / 2)) {
+      this.keys.rotate();
+      this.rotatedAt = minute;
+    }
+    // Each window length's first bucket moves on: the buckets it leaves come out of its sum
+    // (before any of them is dropped below).
+    for (const [minutes, sum] of this.tracked) {
+      const from = Math.floor((minute - minutes + 1) / COARSE_MINUTES);
+      for (let index = sum.from; index < from; index++) {
+        const leaving = this.coarse.get(index);
+        if (leaving) sum.counts.subtract(leaving);
+      }
+      sum.from = Math.max(sum.from, from);
+    }
     const oldest = this.oldestCoarse();
     for (const [index, counts] of this.coarse) {
       if (index >= oldest) continue;
@@ -211,10 +281,13 @@ export class MinuteWindow {
       const index = Math.floor(kept / COARSE_MINUTES);
       this.fineSum.subtract(counts);
       if (index < oldest) continue;
-      this.coarseSum.merge(counts);
+      // Its keys are kept already: no interning.
       const into = this.coarse.get(index);
-      if (into) into.merge(counts);
-      else this.coarse.set(index, counts);
+      if (into) Counts.mergeInto([into, ...this.coarseSums(index)], counts);
+      else {
+        this.coarse.set(index, counts);
+        Counts.mergeInto(this.coarseSums(index), counts);
+      }
     }
   }
 }

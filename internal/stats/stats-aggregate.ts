@@ -211,9 +211,9 @@ export class StatsAggregate {
   }
 
   /**
-   * Counts of the last `minutes` (1..1440) minutes, ending at the newest event's minute. Cost: the
-   * events of the buckets summed; a 24h window reads the running sum of the 10-minute buckets
-   * (SummedMaps) plus the last hour's minutes, not 144 buckets.
+   * Counts of the last `minutes` (1..1440) minutes, ending at the newest event's minute. Cost: up
+   * to 60 minutes, the minutes summed; longer, the running sums of the last hour and of the
+   * window's 10-minute buckets (SummedMaps, see MinuteWindow.tracked): no bucket is summed.
    */
   windowView(minutes: number, limit: number): StatsWindowView {
     return this.cached(`window\u0000${minutes}\u0000${limit}`, () => {
@@ -285,8 +285,7 @@ export class StatsAggregate {
       let bots = 0;
       let added = 0;
       let removed = 0;
-      for (const { counts } of slice?.buckets ?? []) {
-        if (!counts) continue;
+      for (const counts of summands(slice)) {
         total += counts.get('domain', domain) ?? 0;
         bots += counts.get('domain_bot', domain) ?? 0;
         added += counts.get('domain_added', domain) ?? 0;
@@ -345,8 +344,7 @@ export class StatsAggregate {
       let bot = 0;
       let added = 0;
       let removed = 0;
-      for (const { counts } of slice?.buckets ?? []) {
-        if (!counts) continue;
+      for (const counts of summands(slice)) {
         const n = counts.get('user', user);
         if (n === undefined) continue; // not in this bucket: none of its pairs either
         total += n;
@@ -469,6 +467,13 @@ function span(minutes: number, slice: WindowSlice | undefined): WindowSpan {
     from: slice ? new Date(slice.fromMs).toISOString() : null,
     to: slice ? new Date(slice.toMs).toISOString() : null,
   };
+}
+
+/** What a window sums: its running sums, then the buckets they do not stand for. */
+function summands(slice: WindowSlice | undefined): Counts[] {
+  const counts = [...(slice?.totals ?? [])];
+  for (const b of slice?.buckets ?? []) if (b.counts && !b.inTotal) counts.push(b.counts);
+  return counts;
 }
 
 function bucketTotals(slice: WindowSlice | undefined, total: (c: Counts) => number): BucketTotal[] {

@@ -261,8 +261,15 @@ export class SummedMaps {
   }
 
   get size(): number {
+    // forEach, not the keys() generator: a million keys without a million iterator steps.
     let size = 0;
-    for (const key of this.keys()) size += key === undefined ? 0 : 1;
+    this.maps.forEach((map, i) => {
+      if (i === 0) size += map.size;
+      else
+        map.forEach((_, key) => {
+          if (!this.inEarlier(key, i)) size++;
+        });
+    });
     return size;
   }
 
