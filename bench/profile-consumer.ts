@@ -18,6 +18,7 @@ try {
   await createTopic(broker.address, topic);
   const producer = spawnNode(['bench/bare/kafkajs-producer.ts', broker.address, topic, file]);
   await producer.line(/done/);
+  await stop(producer); // it stays until SIGTERM (for the kafka bench's CPU reading): a hang otherwise
   const profDir = join(dir, 'prof');
   const consumer = spawnNode([dist('consumer')], consumerEnv(broker.address, topic, dir), [
     '--cpu-prof',

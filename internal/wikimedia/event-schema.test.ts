@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isCanary, parseRecentChange } from './event-schema.js';
+import { SHARED_EVENTS_DIR } from '../../test/support/paths.js';
+import { readRecordedEvents } from '../replay/recorded-events.js';
+import { isCanary, parseRecentChange, recentChangeSchema, validRecentChange } from './event-schema.js';
 
 const valid = {
   meta: {
@@ -89,4 +91,78 @@ describe('parseRecentChange', () => {
     );
     expect(result.ok && isCanary(result.event)).toBe(true);
   });
+});
+
+describe('validRecentChange (the compiled schema every record goes through)', () => {
+  const same = (json: unknown) => {
+    const compiled = validRecentChange.safeParse(json);
+    const schema = recentChangeSchema.safeParse(json);
+    expect(compiled.success).toBe(schema.success);
+    if (compiled.success && schema.success) expect(compiled.data).toStrictEqual(schema.data);
+    else expect(compiled.error?.issues).toStrictEqual(schema.error?.issues);
+  };
+
+  it('gives what the schema gives for every recorded event', () => {
+    const events = readRecordedEvents([SHARED_EVENTS_DIR]);
+    expect(events.length).toBeGreaterThan(0);
+    for (const line of events) same(JSON.parse(line));
+  });
+
+  // Hostile values in each field the schema reads: every one must be accepted, dropped or
+  // rejected exactly as the schema does it.
+  const hostile: unknown[] = [
+    undefined,
+    null,
+    true,
+    'true',
+    '',
+    'EN.Wikipedia.ORG',
+    'x'.repeat(201),
+    'x'.repeat(501),
+    '2026-05-05T11:17:40.795+02:00',
+    '2026-05-05',
+    0,
+    -1,
+    1.5,
+    2 ** 31,
+    2 ** 31 + 1,
+    2 ** 53,
+    [],
+    {},
+    { old: 1, new: -1 },
+    { old: '1', new: 2 },
+  ];
+  const paths = [
+    ['meta'],
+    ['meta', 'id'],
+    ['meta', 'dt'],
+    ['meta', 'domain'],
+    ['type'],
+    ['user'],
+    ['bot'],
+    ['wiki'],
+    ['title'],
+    ['namespace'],
+    ['length'],
+    ['length', 'old'],
+    ['length', 'new'],
+  ];
+  it.each(paths.map((p) => [p.join('.'), p]))('gives what the schema gives for hostile %s', (_, path) => {
+    for (const value of hostile) {
+      const event: Record<string, unknown> = structuredClone({ ...valid, length: { old: 10, new: 20 } });
+      let at = event;
+      for (const key of path.slice(0, -1)) at = at[key] as Record<string, unknown>;
+      const last = path[path.length - 1] as string;
+      if (value === undefined) delete at[last];
+      else at[last] = value;
+      same(event);
+    }
+  });
+
+  it.each([
+    ['a top-level array', '[]'],
+    ['null', 'null'],
+    ['a string', '"event"'],
+    ['an own __proto__ key', JSON.stringify(valid).replace('{', '{"__proto__":{"bot":"x"},')],
+  ])('gives what the schema gives for %s', (_, raw) => same(JSON.parse(raw)));
 });
