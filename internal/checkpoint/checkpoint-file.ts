@@ -2,6 +2,13 @@ import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { WikistreamError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+
+/** Read by `/metrics` (see `Metrics.bindCheckpoint`); never reset. */
+export interface CheckpointCounters {
+  writes: number;
+  writeFailures: number;
+}
 
 /** OS errors that mean "DATA_DIR cannot hold our files", as opposed to a passing I/O fault. */
 const UNUSABLE_DIR_CODES = new Set(['ENOTDIR', 'EEXIST', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EISDIR']);
@@ -12,9 +19,32 @@ const UNUSABLE_DIR_CODES = new Set(['ENOTDIR', 'EEXIST', 'EACCES', 'EPERM', 'ERO
  * never half of one. Read back through a schema: a checkpoint is input like any other.
  */
 export class CheckpointFile<T> {
+  readonly counters: CheckpointCounters = { writes: 0, writeFailures: 0 };
   private writing: Promise<void> = Promise.resolve();
+  private lastWriteFailed = false;
 
-  constructor(readonly path: string) {}
+  /** `log`: failed writes are logged there, once per outage, and the recovery after it. */
+  constructor(
+    readonly path: string,
+    private readonly log?: Logger,
+  ) {}
+
+  /**
+   * False while the last write failed (DATA_DIR gone, read-only, full): the process then holds
+   * state it cannot make durable, so readiness reports it.
+   */
+  get writable(): boolean {
+    return !this.lastWriteFailed;
+  }
+
+  /**
+   * Checks that the directory takes files (a one-line DATA_DIR error otherwise), then reads the
+   * last checkpoint through `schema`: what a process does once, at start-up.
+   */
+  async readAtStartup(schema: z.ZodType<T>): Promise<T | undefined> {
+    await ensureWritableDir(dirname(this.path));
+    return this.read(schema);
+  }
 
   /**
    * The last checkpoint, or undefined when there is none yet. Throws a one-line CHECKPOINT_CORRUPT
@@ -44,11 +74,36 @@ export class CheckpointFile<T> {
     return parsed.data;
   }
 
-  /** Writes are serialised: a slow write never races a newer one into the rename. */
+  /**
+   * Writes are serialised: a slow write never races a newer one into the rename. Rejects when the
+   * write fails (the caller retries); counted and logged here either way.
+   */
   write(value: T): Promise<void> {
     const text = JSON.stringify(value);
-    this.writing = this.writing.catch(() => {}).then(() => this.writeNow(text));
+    this.writing = this.writing
+      .catch(() => {})
+      .then(() => this.writeNow(text))
+      .then(
+        () => this.succeeded(),
+        (err: unknown) => this.failed(err),
+      );
     return this.writing;
+  }
+
+  private succeeded(): void {
+    this.counters.writes++;
+    if (this.lastWriteFailed) this.log?.info({ path: this.path }, 'checkpoint writes work again');
+    this.lastWriteFailed = false;
+  }
+
+  private failed(err: unknown): never {
+    this.counters.writeFailures++;
+    // Logged once per outage, not every retry: the metric and /readyz carry it meanwhile.
+    if (!this.lastWriteFailed) {
+      this.log?.error({ err, path: this.path }, 'checkpoint write failed; not ready until a retry succeeds');
+    }
+    this.lastWriteFailed = true;
+    throw err;
   }
 
   private async writeNow(text: string): Promise<void> {

@@ -1,54 +1,43 @@
-import { dirname } from 'node:path';
 import type { z } from 'zod';
 import type { Logger } from '../log/logger.js';
-import { CheckpointFile, ensureWritableDir } from './checkpoint-file.js';
-
-/** Read by `/metrics` (see `Metrics.bindCheckpoint`); never reset. */
-export interface CheckpointCounters {
-  writes: number;
-  writeFailures: number;
-}
+import { type CheckpointCounters, CheckpointFile } from './checkpoint-file.js';
 
 /**
  * Writes `snapshot()` to a checkpoint file every `intervalMs` when something changed
  * (`markDirty()`), and once more on `stop()`. The snapshot is taken synchronously, so whatever
- * it gathers (counts, positions, cursor) belongs to one instant.
+ * it gathers (counts, positions, cursor) belongs to one instant. Failed writes are counted and
+ * logged by the file (see CheckpointFile.write) and retried at the next interval.
  */
 export class PeriodicCheckpoint<T> {
-  readonly counters: CheckpointCounters = { writes: 0, writeFailures: 0 };
   private readonly file: CheckpointFile<T>;
   private timer: NodeJS.Timeout | undefined;
   private dirty = false;
-  private lastWriteFailed = false;
 
   constructor(
     path: string,
     private readonly snapshot: () => T,
     private readonly intervalMs: number,
-    private readonly log: Logger,
+    log: Logger,
   ) {
-    this.file = new CheckpointFile(path);
+    this.file = new CheckpointFile(path, log);
   }
 
   get path(): string {
     return this.file.path;
   }
 
-  /**
-   * False while the last write failed (DATA_DIR gone, read-only, full): the process then holds
-   * state it cannot make durable, so readiness reports it.
-   */
-  get writable(): boolean {
-    return !this.lastWriteFailed;
+  get counters(): Readonly<CheckpointCounters> {
+    return this.file.counters;
   }
 
-  /**
-   * Checks that the directory takes files (a one-line DATA_DIR error otherwise), then reads the
-   * last checkpoint through `schema` (a one-line CHECKPOINT_CORRUPT when it does not match).
-   */
-  async read(schema: z.ZodType<T>): Promise<T | undefined> {
-    await ensureWritableDir(dirname(this.file.path));
-    return this.file.read(schema);
+  /** False while the last write failed: readiness reports it (see CheckpointFile.writable). */
+  get writable(): boolean {
+    return this.file.writable;
+  }
+
+  /** The last checkpoint, after checking DATA_DIR takes files (see CheckpointFile.readAtStartup). */
+  read(schema: z.ZodType<T>): Promise<T | undefined> {
+    return this.file.readAtStartup(schema);
   }
 
   start(): void {
@@ -70,22 +59,8 @@ export class PeriodicCheckpoint<T> {
   private async save(): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;
-    try {
-      await this.file.write(this.snapshot());
-      this.counters.writes++;
-      if (this.lastWriteFailed) this.log.info({ path: this.file.path }, 'checkpoint writes work again');
-      this.lastWriteFailed = false;
-    } catch (err) {
-      this.dirty = true;
-      this.counters.writeFailures++;
-      // Logged once per outage, not every interval: the metric and /readyz carry it meanwhile.
-      if (!this.lastWriteFailed) {
-        this.log.error(
-          { err, path: this.file.path },
-          'checkpoint write failed; not ready until a retry succeeds',
-        );
-      }
-      this.lastWriteFailed = true;
-    }
+    await this.file.write(this.snapshot()).catch(() => {
+      this.dirty = true; // counted and logged by the file; retried at the next interval
+    });
   }
 }

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { CheckpointCounters } from '../checkpoint/periodic-checkpoint.js';
+import type { CheckpointCounters } from '../checkpoint/checkpoint-file.js';
 import type { RejectReason } from '../wikimedia/event-schema.js';
 import type { SourceCounters } from '../wikimedia/sse-source.js';
 

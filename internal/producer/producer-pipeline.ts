@@ -1,8 +1,7 @@
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer } from 'kafkajs';
-import { CheckpointFile, ensureWritableDir } from '../checkpoint/checkpoint-file.js';
-import type { CheckpointCounters } from '../checkpoint/periodic-checkpoint.js';
+import { CheckpointFile } from '../checkpoint/checkpoint-file.js';
 import { savedResumeCursor } from '../checkpoint/resume-cursor.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
@@ -39,12 +38,8 @@ interface ProducerCheckpoint {
 export class ProducerPipeline {
   readonly source: WikimediaSource;
   readonly events: EventProducer;
-  private readonly cursorFile: CheckpointFile<ProducerCheckpoint>;
-  /** For `/metrics` and `/readyz`: a cursor that cannot be written holds up sending. */
-  readonly checkpoint: { readonly counters: CheckpointCounters; writable: boolean } = {
-    counters: { writes: 0, writeFailures: 0 },
-    writable: true,
-  };
+  /** Also read by `/metrics` and `/readyz`: a cursor that cannot be written holds up sending. */
+  readonly checkpoint: CheckpointFile<ProducerCheckpoint>;
   private queued: string | undefined;
   private readonly log: Logger;
   private pausedAt = 0;
@@ -58,7 +53,7 @@ export class ProducerPipeline {
     private readonly stuckPauseMs = STUCK_PAUSE_MS,
   ) {
     this.log = log.child({ component: 'producer' });
-    this.cursorFile = new CheckpointFile(join(config.dataDir, 'producer-cursor.json'));
+    this.checkpoint = new CheckpointFile(join(config.dataDir, 'producer-cursor.json'), this.log);
     this.events = new EventProducer(
       producer,
       {
@@ -90,14 +85,13 @@ export class ProducerPipeline {
   }
 
   async start(): Promise<void> {
-    await ensureWritableDir(dirname(this.cursorFile.path));
-    const saved = await this.cursorFile.read(producerCheckpointSchema);
-    const cursor = saved && savedResumeCursor(saved.cursor, this.cursorFile.path, this.log);
+    const saved = await this.checkpoint.readAtStartup(producerCheckpointSchema);
+    const cursor = saved && savedResumeCursor(saved.cursor, this.checkpoint.path, this.log);
     if (saved?.url === this.config.source.url && cursor !== undefined) {
       this.queued = cursor;
       this.log.info({ cursor }, 'resuming after the last acknowledged event');
     } else if (saved?.url === this.config.source.url) {
-      this.log.warn({ path: this.cursorFile.path }, 'no usable acknowledged cursor saved; starting live');
+      this.log.warn({ path: this.checkpoint.path }, 'no usable acknowledged cursor saved; starting live');
     } else if (saved) {
       this.log.warn({ saved: saved.url }, 'stream URL changed since the cursor was saved; starting live');
     }
@@ -144,24 +138,12 @@ export class ProducerPipeline {
     const backoff = new Backoff(100, 10_000);
     for (;;) {
       try {
-        // Serialised by CheckpointFile, so a later cursor never lands before an earlier one.
-        await this.cursorFile.write({ version: 1, url: this.config.source.url, cursor: sseId });
-        this.checkpoint.counters.writes++;
-        if (!this.checkpoint.writable)
-          this.log.info({ path: this.cursorFile.path }, 'cursor writes work again');
-        this.checkpoint.writable = true;
+        // Serialised by CheckpointFile, so a later cursor never lands before an earlier one;
+        // a failure is counted and logged (once per outage) there.
+        await this.checkpoint.write({ version: 1, url: this.config.source.url, cursor: sseId });
         return;
-      } catch (err) {
-        this.checkpoint.counters.writeFailures++;
+      } catch {
         const retryInMs = backoff.next();
-        // Logged once per outage: the metric and /readyz carry it meanwhile.
-        if (this.checkpoint.writable) {
-          this.log.error(
-            { err, path: this.cursorFile.path, retryInMs },
-            'cursor write failed; sending waits',
-          );
-        }
-        this.checkpoint.writable = false;
         await sleep(retryInMs);
       }
     }
