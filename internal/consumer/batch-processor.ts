@@ -8,7 +8,7 @@ import {
   type PartitionPosition,
   planBatch,
 } from '../stats/batch-plan.js';
-import type { StatsStore } from '../store/stats-store.js';
+import { partitionId, type StatsStore } from '../store/stats-store.js';
 import { Backoff } from '../wikimedia/backoff.js';
 import { parseRecentChange, type RejectReason } from '../wikimedia/event-schema.js';
 
@@ -125,7 +125,7 @@ export class BatchProcessor {
         const stopTimer = this.metrics?.storeWriteSeconds.startTimer();
         await this.store.apply(plan);
         stopTimer?.();
-        this.verified.add(`${partition.topic}:${partition.partition}`); // counted from this very log
+        this.verified.add(partitionId(partition)); // counted from this very log
         chunks++;
         counted += plan.delta.total;
         this.metrics?.eventsConsumed.inc(chunk.records.length);
@@ -180,7 +180,7 @@ export class BatchProcessor {
     records: readonly OffsetRecord[],
     fetched: FetchedBatch,
   ): Promise<BatchOutcome | undefined> {
-    const key = `${partition.topic}:${partition.partition}`;
+    const key = partitionId(partition);
     const next = position.nextOffset;
     const first = records[0]?.offset ?? fetched.lastOffset;
     if (fetched.highWatermark < next) {
