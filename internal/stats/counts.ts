@@ -49,9 +49,6 @@ export const WINDOW_KINDS: readonly CountKind[] = (Object.keys(COUNT_KINDS) as C
   (k) => COUNT_KINDS[k] === 'sum',
 );
 
-const ALL_TIME = new Set(ALL_TIME_KINDS);
-const WINDOW = new Set(WINDOW_KINDS);
-
 export function isCountKind(value: string): value is CountKind {
   return Object.hasOwn(COUNT_KINDS, value);
 }
@@ -80,13 +77,20 @@ export function splitPairKey(key: string): [string, string] {
   return [key.slice(colon + 1, colon + 1 + length), key.slice(colon + 1 + length)];
 }
 
-/** Bytes an event changed: both lengths known (a new page's absent old length counts as 0). */
-export function bytesOf(event: RecentChange): { added: number; removed: number } {
+/**
+ * Bytes an event changed, signed (`length.new - length.old`): 0 unless both lengths are known (a
+ * new page's absent old length counts as 0).
+ */
+export function byteChange(event: RecentChange): number {
   const length = event.length;
   const before = length?.old ?? (event.type === 'new' ? 0 : undefined);
   const after = length?.new;
-  if (before === undefined || after === undefined) return { added: 0, removed: 0 };
-  const change = after - before;
+  return before === undefined || after === undefined ? 0 : after - before;
+}
+
+/** `byteChange` as the two counts kept: bytes added and bytes removed. */
+export function bytesOf(event: RecentChange): { added: number; removed: number } {
+  const change = byteChange(event);
   return change >= 0 ? { added: change, removed: 0 } : { added: 0, removed: -change };
 }
 
@@ -207,15 +211,14 @@ export class Counts implements CountsLike {
     return this.map('type');
   }
 
-  /** Every count, pair kinds with their parts apart (no key to build and split again). */
-  visit(
-    single: (kind: CountKind, key: string, n: number) => void,
-    pair: (kind: CountKind, a: string, b: string, n: number) => void,
-  ): void {
-    for (const [kind, map] of this.single) for (const [key, n] of map) single(kind, key, n);
-    for (const [kind, outer] of this.nested) {
-      for (const [a, inner] of outer) for (const [b, n] of inner) pair(kind, a, b, n);
-    }
+  /** Each single kind with its map (read only), for walks kind by kind. */
+  singleKinds(): IterableIterator<[CountKind, ReadonlyMap<string, number>]> {
+    return this.single.entries();
+  }
+
+  /** Each pair kind with its nested map, first part -> second part -> n (read only). */
+  pairKinds(): IterableIterator<[CountKind, ReadonlyMap<string, ReadonlyMap<string, number>>]> {
+    return this.nested.entries();
   }
 
   *entries(): IterableIterator<readonly [CountKind, string, number]> {
@@ -350,9 +353,14 @@ export class Counts implements CountsLike {
    * Counts one event into the kinds of `scope` (ALL_TIME_KINDS or WINDOW_KINDS). `timeMs` is its `meta.dt`, or
    * undefined when it cannot be trusted (unparsable, or stamped in the future): times are then
    * left alone, so one bad clock cannot pin "last seen" for good.
+   *
+   * The hot path of every consumer (once per event and scope): written out kind by kind, with no
+   * closure or object per event, in the order of COUNT_KINDS' use below.
    */
   addEvent(event: RecentChange, scope: 'all-time' | 'window', timeMs: number | undefined): void {
-    const kinds = scope === 'all-time' ? ALL_TIME : WINDOW;
+    // all-time: every kind but pages; window: the sums (no first/last times).
+    const allTime = scope === 'all-time';
+    const times = allTime && timeMs !== undefined;
     this.total++;
     const domain = event.meta.domain;
     const user = event.user;
@@ -360,27 +368,39 @@ export class Counts implements CountsLike {
     const bot = event.bot === true;
     if (bot) this.bots++;
     else this.humans++;
-    const { added, removed } = bytesOf(event);
-    const want = (kind: CountKind) => kinds.has(kind);
-    if (want('domain')) this.addCount('domain', domain, 1);
-    if (want('type')) this.addCount('type', type, 1);
-    if (want('domain_type')) this.addPair('domain_type', domain, type, 1);
-    if (bot && want('domain_bot')) this.addCount('domain_bot', domain, 1);
-    if (added > 0 && want('domain_added')) this.addCount('domain_added', domain, added);
-    if (removed > 0 && want('domain_removed')) this.addCount('domain_removed', domain, removed);
-    if (timeMs !== undefined && want('domain_last')) this.addCount('domain_last', domain, timeMs);
-    if (event.title !== undefined && want('page')) this.addPair('page', domain, event.title, 1);
+    const change = byteChange(event);
+    addSum(this.map('domain'), domain, 1);
+    addSum(this.map('type'), type, 1);
+    this.addPairSum('domain_type', domain, type, 1);
+    if (bot) addSum(this.map('domain_bot'), domain, 1);
+    if (change > 0) addSum(this.map('domain_added'), domain, change);
+    else if (change < 0) addSum(this.map('domain_removed'), domain, -change);
+    if (times) addMax(this.map('domain_last'), domain, timeMs);
+    if (!allTime && event.title !== undefined) this.addPairSum('page', domain, event.title, 1);
     // Events without a user (none in the recorded data, but the schema allows it) count in the
     // total and by wiki only: inventing a user name would pollute the user ranking.
     if (user === undefined) return;
-    if (want('user')) this.addCount('user', user, 1);
-    if (want('domain_user')) this.addPair('domain_user', domain, user, 1);
-    if (want('type_user')) this.addPair('type_user', type, user, 1);
-    if (bot && want('user_bot')) this.addCount('user_bot', user, 1);
-    if (added > 0 && want('user_added')) this.addCount('user_added', user, added);
-    if (removed > 0 && want('user_removed')) this.addCount('user_removed', user, removed);
-    if (timeMs !== undefined && want('user_first')) this.addCount('user_first', user, timeMs);
-    if (timeMs !== undefined && want('user_last')) this.addCount('user_last', user, timeMs);
+    addSum(this.map('user'), user, 1);
+    this.addPairSum('domain_user', domain, user, 1);
+    this.addPairSum('type_user', type, user, 1);
+    if (bot) addSum(this.map('user_bot'), user, 1);
+    if (change > 0) addSum(this.map('user_added'), user, change);
+    else if (change < 0) addSum(this.map('user_removed'), user, -change);
+    if (times) {
+      addMin(this.map('user_first'), user, timeMs);
+      addMax(this.map('user_last'), user, timeMs);
+    }
+  }
+
+  /** `addPair` of a sum kind, without the rule lookup (the hot path of `addEvent`). */
+  private addPairSum(kind: CountKind, a: string, b: string, n: number): void {
+    const outer = this.outer(kind);
+    let inner = outer.get(a);
+    if (!inner) {
+      inner = new Map();
+      outer.set(a, inner);
+    }
+    addSum(inner, b, n);
   }
 
   snapshot(): CountsSnapshot {
@@ -413,6 +433,20 @@ export class Counts implements CountsLike {
 }
 
 const EMPTY_PAIRS: Map<string, Inner> = new Map();
+
+function addSum(map: Inner, key: string, n: number): void {
+  map.set(key, (map.get(key) ?? 0) + n);
+}
+
+function addMin(map: Inner, key: string, n: number): void {
+  const had = map.get(key);
+  if (had === undefined || n < had) map.set(key, n);
+}
+
+function addMax(map: Inner, key: string, n: number): void {
+  const had = map.get(key);
+  if (had === undefined || n > had) map.set(key, n);
+}
 
 /** Adds every (key, n) of `from` to each map of `into` by `rule`, a new key interned once. */
 function addInto(

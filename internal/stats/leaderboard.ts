@@ -10,7 +10,9 @@
  */
 export class Leaderboard {
   private readonly counts = new Map<string, number>();
+  /** The top keys in order, and their counts alongside (searches read no map). */
   private readonly top: string[] = [];
+  private readonly topCounts: number[] = [];
   private readonly inTop = new Set<string>();
 
   constructor(readonly capacity = 1_000) {}
@@ -28,32 +30,43 @@ export class Leaderboard {
       if (by < 0) throw new RangeError('Leaderboard counts only grow');
       return;
     }
-    const old = this.counts.get(key) ?? 0;
-    const count = old + by;
-    if (this.inTop.has(key)) {
-      // Find it under its old count before the map changes, then move it up.
+    const old = this.counts.get(key);
+    const count = (old ?? 0) + by;
+    this.counts.set(key, count);
+    const { top, topCounts } = this;
+    if (old !== undefined && this.inTop.has(key)) {
+      // Found under its old count (still in topCounts), then moved up.
       const from = this.search(key, old);
-      this.counts.set(key, count);
       const to = this.search(key, count, from);
       if (to < from) {
-        this.top.splice(from, 1);
-        this.top.splice(to, 0, key);
-      }
+        top.splice(from, 1);
+        top.splice(to, 0, key);
+        topCounts.splice(from, 1);
+        topCounts.splice(to, 0, count);
+      } else topCounts[to] = count;
       return;
     }
-    this.counts.set(key, count);
-    const last = this.top[this.top.length - 1];
-    if (this.top.length < this.capacity || (last !== undefined && this.before(key, count, last))) {
-      this.top.splice(this.search(key, count), 0, key);
+    const last = top.length - 1;
+    if (
+      top.length < this.capacity ||
+      count > (topCounts[last] as number) ||
+      (count === topCounts[last] && key < (top[last] as string))
+    ) {
+      const at = this.search(key, count);
+      top.splice(at, 0, key);
+      topCounts.splice(at, 0, count);
       this.inTop.add(key);
-      if (this.top.length > this.capacity) this.inTop.delete(this.top.pop() as string);
+      if (top.length > this.capacity) {
+        this.inTop.delete(top.pop() as string);
+        topCounts.pop();
+      }
     }
   }
 
   /** The `limit` largest entries, sorted; `Infinity` returns every key (a full sort). */
   entries(limit: number): Array<[string, number]> {
     if (limit <= this.top.length || this.top.length === this.counts.size) {
-      return this.top.slice(0, limit).map((key) => [key, this.counts.get(key) as number]);
+      return this.top.slice(0, limit).map((key, i) => [key, this.topCounts[i] as number]);
     }
     return [...this.counts]
       .sort(([ka, a], [kb, b]) => b - a || (ka < kb ? -1 : ka > kb ? 1 : 0))
@@ -65,20 +78,15 @@ export class Leaderboard {
     return this.counts.entries();
   }
 
-  private before(key: string, count: number, other: string): boolean {
-    const otherCount = this.counts.get(other) as number;
-    return count > otherCount || (count === otherCount && key < other);
-  }
-
   /** First index in `top[0, end)` whose entry does not come before (key, count). */
   private search(key: string, count: number, end = this.top.length): number {
+    const { top, topCounts } = this;
     let lo = 0;
     let hi = end;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const other = this.top[mid] as string;
-      const otherCount = other === key ? count : (this.counts.get(other) as number);
-      if (otherCount > count || (otherCount === count && other < key)) lo = mid + 1;
+      const otherCount = topCounts[mid] as number;
+      if (otherCount > count || (otherCount === count && (top[mid] as string) < key)) lo = mid + 1;
       else hi = mid;
     }
     return lo;

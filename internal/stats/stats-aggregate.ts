@@ -3,6 +3,7 @@ import {
   type CountKind,
   Counts,
   type CountsSnapshot,
+  combine,
   pairKey as pairKeyOf,
   snapshotCounts,
 } from './counts.js';
@@ -111,16 +112,14 @@ export class StatsAggregate {
     if (delta.lastEventMs > this.lastEventMs && isTrustedTime(delta.lastEventMs, nowMs)) {
       this.lastEventMs = delta.lastEventMs;
     }
-    const single = (kind: CountKind, key: string, n: number) => this.countSingle(kind, key, n, nowMs);
-    const pair = (kind: CountKind, a: string, b: string, n: number) => this.countPair(kind, a, b, n);
     if (delta instanceof Counts) {
-      delta.visit(single, pair);
-      for (const [minute, counts] of delta.byMinute) this.minutes.merge(minute, counts);
+      this.countAll(delta, nowMs);
+      for (const [minute, bucket] of delta.byMinute) this.minutes.merge(minute, bucket);
       return;
     }
     const counts = new Counts();
     counts.merge(snapshotCounts(delta));
-    counts.visit(single, pair);
+    this.countAll(counts, nowMs);
     for (const m of delta.minutes ?? []) {
       this.minutes.merge(Math.floor(m.startMs / MINUTE_MS), snapshotCounts(m));
     }
@@ -129,41 +128,54 @@ export class StatsAggregate {
     }
   }
 
-  private countSingle(kind: CountKind, key: string, n: number, nowMs: number): void {
-    switch (kind) {
-      case 'domain':
-        this.byDomain.increment(key, n);
-        return;
-      case 'user':
-        this.byUser.increment(key, n);
-        return;
-      case 'type':
-        this.byType.increment(key, n);
-        return;
-      case 'domain_added':
-        this.bytesAdded += n;
-        break;
-      case 'domain_removed':
-        this.bytesRemoved += n;
-        break;
-    }
-    // min/max kinds are event times: one from a wrong clock must not stick as "last seen".
-    if (COUNT_KINDS[kind] !== 'sum' && !isTrustedTime(n, nowMs)) return;
-    this.other.addCount(kind, key, n);
+  /** New all-time counts, walked kind by kind. */
+  private countAll(counts: Counts, nowMs: number): void {
+    for (const [kind, map] of counts.singleKinds()) this.countSingles(kind, map, nowMs);
+    for (const [kind, outer] of counts.pairKinds()) this.countPairs(kind, outer);
   }
 
-  private countPair(kind: CountKind, a: string, b: string, n: number): void {
-    if (kind === 'page') return; // window buckets only
-    if (kind === 'domain_user') {
-      let board = this.domainUsers.get(a);
-      if (!board) {
-        board = new Leaderboard(DOMAIN_USERS_TOP);
-        this.domainUsers.set(a, board);
-      }
-      board.increment(b, n);
-      return;
+  /** One single kind of new counts (the per-batch hot path: no dispatch per key). */
+  private countSingles(kind: CountKind, from: ReadonlyMap<string, number>, nowMs: number): void {
+    switch (kind) {
+      case 'domain':
+        for (const [key, n] of from) this.byDomain.increment(key, n);
+        return;
+      case 'user':
+        for (const [key, n] of from) this.byUser.increment(key, n);
+        return;
+      case 'type':
+        for (const [key, n] of from) this.byType.increment(key, n);
+        return;
+      case 'domain_added':
+        for (const n of from.values()) this.bytesAdded += n;
+        break;
+      case 'domain_removed':
+        for (const n of from.values()) this.bytesRemoved += n;
+        break;
     }
-    this.other.addPair(kind, a, b, n);
+    const rule = COUNT_KINDS[kind];
+    const mine = this.other.map(kind);
+    for (const [key, n] of from) {
+      // min/max kinds are event times: one from a wrong clock must not stick as "last seen".
+      if (rule !== 'sum' && !isTrustedTime(n, nowMs)) continue;
+      mine.set(key, combine(rule, mine.get(key), n));
+    }
+  }
+
+  private countPairs(kind: CountKind, from: ReadonlyMap<string, ReadonlyMap<string, number>>): void {
+    if (kind === 'page') return; // window buckets only
+    for (const [a, inner] of from) {
+      if (kind === 'domain_user') {
+        let board = this.domainUsers.get(a);
+        if (!board) {
+          board = new Leaderboard(DOMAIN_USERS_TOP);
+          this.domainUsers.set(a, board);
+        }
+        for (const [b, n] of inner) board.increment(b, n);
+      } else {
+        for (const [b, n] of inner) this.other.addPair(kind, a, b, n);
+      }
+    }
   }
 
   private value(kind: CountKind, key: string): number {
