@@ -48,5 +48,5 @@ try {
   writeFileSync(join(tmpdir(), 'wikistream-consumer-profile.md'), text);
 } finally {
   await stop(broker.watched);
-  rmSync(dir, { recursive: true, force: true });
+  if (!process.env.KEEP_PROFILE) rmSync(dir, { recursive: true, force: true });
 }

@@ -10,7 +10,8 @@ import {
 } from '../stats/batch-plan.js';
 import { partitionId, type StatsStore } from '../store/stats-store.js';
 import { Backoff } from '../wikimedia/backoff.js';
-import { parseRecentChange, type RejectReason } from '../wikimedia/event-schema.js';
+import type { RejectReason } from '../wikimedia/event-schema.js';
+import { type ParsedRecords, parseRecords } from './parse-records.js';
 
 /** A record as fetched: its offset, raw value and (for dead letters) headers. */
 export interface ConsumedRecord {
@@ -45,6 +46,12 @@ export type BatchOutcome =
   | { readonly kind: 'applied'; readonly plan: BatchPlan; readonly counted: number }
   | { readonly kind: 'seek'; readonly offset: number }
   | { readonly kind: 'aborted' };
+
+/** A fetched batch after `parseRecords`, with its log bounds. */
+export interface ParsedBatch extends ParsedRecords {
+  readonly lastOffset: number;
+  readonly highWatermark: number;
+}
 
 /** Offsets and log bounds of one fetched batch, as kafkajs reports them. */
 export interface FetchedBatch {
@@ -99,9 +106,22 @@ export class BatchProcessor {
    * reader or a crash able to see half a plan; here every write is a whole plan of its own.
    */
   async process(partition: PartitionKey, fetched: FetchedBatch, ctx: BatchContext): Promise<BatchOutcome> {
-    const { records, lastOffset } = fetched;
+    return this.processParsed(
+      partition,
+      { ...fetched, ...parseRecords(partition, fetched.records, this.options) },
+      ctx,
+    );
+  }
+
+  /** `process` of a batch parsed already (by the fetch thread, see batch-transfer.ts). */
+  async processParsed(
+    partition: PartitionKey,
+    parsed: ParsedBatch,
+    ctx: BatchContext,
+  ): Promise<BatchOutcome> {
+    const { lastOffset } = parsed;
     const backoff = new Backoff(this.options.retryMinMs, this.options.retryMaxMs);
-    const parsed = this.parse(partition, records);
+    for (const letter of parsed.letters) this.metrics?.eventsRejected.inc({ reason: letter.reason });
     let lettersSent = false;
     let chunkLimit = this.store.maxRecordsPerApply ?? Number.POSITIVE_INFINITY;
     let counted = 0;
@@ -111,7 +131,7 @@ export class BatchProcessor {
       let chunkSize = 0;
       try {
         const position = await this.store.position(partition);
-        const redirect = await this.checkLog(partition, position, parsed.records, fetched);
+        const redirect = await this.checkLog(partition, position, parsed.records, parsed);
         if (redirect) return redirect;
         const chunk = nextChunk(parsed.records, position.nextOffset, chunkLimit, lastOffset + 1, chunks > 0);
         chunkSize = chunk.size;
@@ -178,7 +198,7 @@ export class BatchProcessor {
     partition: PartitionKey,
     position: PartitionPosition,
     records: readonly OffsetRecord[],
-    fetched: FetchedBatch,
+    fetched: { readonly lastOffset: number; readonly highWatermark: number },
   ): Promise<BatchOutcome | undefined> {
     const key = partitionId(partition);
     const next = position.nextOffset;
@@ -265,38 +285,6 @@ export class BatchProcessor {
     this.sought.delete(key);
     return { kind: 'seek', offset: 0 };
   }
-
-  private parse(partition: PartitionKey, records: readonly ConsumedRecord[]) {
-    const out: OffsetRecord[] = [];
-    const letters: DeadLetter[] = [];
-    if (partition.topic === this.options.dlqTopic) {
-      for (const record of records) {
-        const rejectedId = deadLetterIdentity(record);
-        out.push({ offset: record.offset, event: undefined, ...(rejectedId ? { rejectedId } : {}) });
-      }
-      return { records: out, letters };
-    }
-    for (const record of records) {
-      const value = record.value ?? Buffer.alloc(0);
-      const result = parseRecentChange(value.toString('utf8'), this.options.maxEventBytes);
-      if (result.ok) {
-        out.push({ offset: record.offset, event: result.event });
-        continue;
-      }
-      // Counted as rejected when read back from the dead-letter topic, not here too.
-      out.push({ offset: record.offset, event: undefined, uncounted: true });
-      this.metrics?.eventsRejected.inc({ reason: result.reason });
-      letters.push({
-        reason: result.reason,
-        detail: result.detail,
-        value,
-        partition,
-        offset: record.offset,
-        ...(result.id === undefined ? {} : { eventId: result.id }),
-      });
-    }
-    return { records: out, letters };
-  }
 }
 
 /**
@@ -330,28 +318,4 @@ function nextChunk(
 
 function labels(partition: PartitionKey) {
   return { topic: partition.topic, partition: String(partition.partition) };
-}
-
-/**
- * What a dead letter stands for, so one written twice counts once: the SSE event the producer
- * rejected (`source-id`), or the record the consumer rejected (`source-topic`, `-partition`,
- * `-offset`). A letter from another writer, with neither, counts every time it is there.
- */
-function deadLetterIdentity(record: ConsumedRecord): string | undefined {
-  const header = (name: string) => {
-    const value = record.headers?.[name];
-    const first = Array.isArray(value) ? value[0] : value;
-    return first === undefined ? undefined : String(first);
-  };
-  const sseId = header('source-id');
-  if (sseId !== undefined) return `sse:${sseId}`;
-  const [topic, partition, offset] = [
-    header('source-topic'),
-    header('source-partition'),
-    header('source-offset'),
-  ];
-  if (topic !== undefined && partition !== undefined && offset !== undefined) {
-    return `record:${topic}[${partition}]@${offset}`;
-  }
-  return undefined;
 }

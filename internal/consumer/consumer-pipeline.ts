@@ -1,16 +1,16 @@
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { setImmediate } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+import type { Kafka, Producer } from 'kafkajs';
 import type { Config } from '../config/config.js';
 import { createIdempotentProducer } from '../kafka/kafka-client.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { PartitionKey } from '../stats/batch-plan.js';
-import type { StatsStore } from '../store/stats-store.js';
+import { partitionId, type StatsStore } from '../store/stats-store.js';
 import { BatchProcessor } from './batch-processor.js';
+import { type TransferredBatch, unpackBatch } from './batch-transfer.js';
+import type { FetchThreadData, FromFetchThread, ToFetchThread } from './fetch-thread-protocol.js';
 import { KafkaDeadLetters } from './kafka-dead-letters.js';
-
-/** kafkajs restarts a crashed consumer forever if allowed; we allow this many per window. */
-const MAX_RESTARTS = 10;
-const RESTART_WINDOW_MS = 10 * 60_000;
 
 export interface ConsumerHooks {
   /** After each applied batch (the memory store marks its checkpoint dirty). */
@@ -20,21 +20,37 @@ export interface ConsumerHooks {
 }
 
 /**
- * Kafka topic -> store, exactly once in effect:
- * `eachBatch` with autoCommit off; per batch: parse, dead-letter, plan against the store's
- * position, apply, THEN commit `lastOffset + 1` through the `commitOffsetsIfNecessary(offsets)`
- * the batch receives. The store's position is the truth: a batch behind it is skipped, a batch
- * ahead of it makes us seek back. Partitions are processed concurrently.
+ * Kafka topic -> store, exactly once in effect. kafkajs runs on the fetch thread
+ * (`fetch-thread.ts`), which hands over each fetched batch; here, per batch: parse, dead-letter,
+ * plan against the store's position, apply, THEN ask the fetch thread to commit `lastOffset + 1`.
+ * The store's position is the truth: a batch behind it is skipped, a batch ahead of it makes us
+ * seek back. Partitions are processed concurrently, each partition's batches in order.
+ *
+ * Two threads so that kafkajs decodes the next fetch while this thread counts the last one
+ * (kafkajs fetches again only once every batch of a fetch was handled, and on one thread its
+ * decoding and our counting take turns). The fetch thread holds at most MAX_IN_FLIGHT unfinished
+ * batches per partition; a batch fetched before our latest seek or group join is stale and
+ * finished without being counted or committed.
  */
 export class ConsumerPipeline {
-  readonly consumer: Consumer;
   readonly deadLetters: KafkaDeadLetters;
   private readonly processor: BatchProcessor;
   private readonly dlqProducer: Producer;
   private readonly log: Logger;
-  private restarts: number[] = [];
+  private thread: Worker | undefined;
   private assigned: PartitionKey[] = [];
   private joined = false;
+  private stopping = false;
+  /** The fetch thread's latest group join, as it last told us. */
+  private generation = 0;
+  /** Seeks asked of the fetch thread, by partition: a batch stamped with fewer was fetched before the latest. */
+  private readonly seeks = new Map<string, number>();
+  /** Per partition, the end of its chain of batches: each starts once the one before is finished. */
+  private readonly lanes = new Map<string, Promise<void>>();
+  private turns: Promise<void> = Promise.resolve();
+  private startWaiter: { resolve(): void; reject(err: Error): void } | undefined;
+  private readonly threadStopped: Promise<void>;
+  private markThreadStopped: () => void = () => {};
 
   constructor(
     kafka: Kafka,
@@ -45,15 +61,6 @@ export class ConsumerPipeline {
     private readonly metrics?: Metrics,
   ) {
     this.log = log.child({ component: 'consumer' });
-    this.consumer = kafka.consumer({
-      groupId: config.kafka.groupId,
-      sessionTimeout: config.kafka.sessionTimeoutMs,
-      heartbeatInterval: Math.max(500, Math.floor(config.kafka.sessionTimeoutMs / 10)),
-      rebalanceTimeout: Math.max(config.kafka.sessionTimeoutMs, 30_000),
-      maxWaitTimeInMs: 250,
-      allowAutoTopicCreation: false,
-      retry: { restartOnFailure: async (err) => this.allowRestart(err) },
-    });
     this.dlqProducer = createIdempotentProducer(kafka);
     this.deadLetters = new KafkaDeadLetters(this.dlqProducer, config.kafka.dlqTopic, this.log, metrics);
     this.processor = new BatchProcessor(
@@ -68,7 +75,9 @@ export class ConsumerPipeline {
       this.log,
       metrics,
     );
-    this.observe();
+    this.threadStopped = new Promise((resolve) => {
+      this.markThreadStopped = resolve;
+    });
   }
 
   /** Connected to the group and not crashed: half of `/readyz` (the store is the other half). */
@@ -76,73 +85,156 @@ export class ConsumerPipeline {
     return this.joined;
   }
 
+  /** Resolves once the fetch thread's consumer is connected, subscribed and running. */
   async start(): Promise<void> {
     await this.dlqProducer.connect();
-    await this.consumer.connect();
-    // The dead-letter topic too: `rejected` counts its records (see BatchProcessor).
-    await this.consumer.subscribe({
-      topics: [this.config.kafka.topic, this.config.kafka.dlqTopic],
-      fromBeginning: true,
+    const data: FetchThreadData = { config: this.config };
+    const thread = new Worker(new URL('./fetch-thread.js', import.meta.url), { workerData: data });
+    this.thread = thread;
+    thread.on('message', (message: FromFetchThread) => this.onMessage(message));
+    thread.on('error', (err) => this.fail(err));
+    thread.on('exit', (code) => {
+      this.joined = false;
+      this.markThreadStopped();
+      if (!this.stopping) this.fail(new Error(`the fetch thread exited (code ${code})`));
     });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.config.kafka.consumerConcurrency,
-      eachBatch: (payload) => this.eachBatch(payload),
+    await new Promise<void>((resolve, reject) => {
+      this.startWaiter = { resolve, reject };
     });
   }
 
-  /** Finish the batches in progress (they commit), leave the group, close the DLQ producer. */
+  /** Finish the batch in progress of each partition (it commits), then leave the group, close the DLQ producer. */
   async stop(): Promise<void> {
-    await this.consumer.stop();
-    await this.consumer.disconnect();
+    this.stopping = true; // batches not started are finished as stale; a store retry gives up
+    await Promise.all(this.lanes.values());
+    if (this.thread) {
+      this.post({ type: 'stop' }); // after the commits just posted: the thread runs them first
+      await this.threadStopped;
+    }
     await this.dlqProducer.disconnect();
   }
 
-  private async eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, isRunning, isStale, heartbeat, resolveOffset, commitOffsetsIfNecessary } = payload;
-    if (!isRunning() || isStale() || batch.isEmpty()) return;
-    const partition = { topic: batch.topic, partition: batch.partition };
-    const records = batch.messages.map((m) => ({
-      offset: Number(m.offset),
-      value: m.value,
-      ...(m.headers === undefined ? {} : { headers: m.headers }),
-    }));
-    const fetched = {
-      records,
-      lastOffset: Number(batch.lastOffset()),
-      highWatermark: Number(batch.highWatermark),
-    };
-    const outcome = await this.processor.process(partition, fetched, {
-      heartbeat,
-      isActive: () => isRunning() && !isStale(),
-    });
-    if (outcome.kind === 'aborted') return;
-    if (outcome.kind === 'seek') {
-      this.log.info({ ...partition, offset: outcome.offset }, 'seeking to the store position');
-      this.consumer.seek({ ...partition, offset: String(outcome.offset) });
+  private onMessage(message: FromFetchThread): void {
+    switch (message.type) {
+      case 'started':
+        this.startWaiter?.resolve();
+        this.startWaiter = undefined;
+        return;
+      case 'failed':
+        this.fail(Object.assign(new Error(message.message), { name: message.name }));
+        return;
+      case 'batch':
+        this.enqueue(message.batch);
+        return;
+      case 'joined':
+        this.onJoined(message);
+        return;
+      case 'crash':
+        this.joined = false;
+        this.log.error(
+          { err: { message: message.message, name: message.name }, restart: message.restart },
+          'consumer crash',
+        );
+        if (!message.restart) this.fail(Object.assign(new Error(message.message), { name: message.name }));
+        return;
+      case 'committed':
+        this.metrics?.commitSeconds.observe(message.seconds);
+        return;
+      case 'consumer-stopped':
+        this.joined = false;
+        return;
+      case 'stopped':
+        this.markThreadStopped();
+        return;
+    }
+  }
+
+  /** Before start-up completed: start() rejects; after: the process must exit (onFatal). */
+  private fail(err: Error): void {
+    this.joined = false;
+    if (this.startWaiter) {
+      this.startWaiter.reject(err);
+      this.startWaiter = undefined;
       return;
     }
-    resolveOffset(batch.lastOffset());
-    this.hooks.onApplied?.(outcome.counted);
-    const stopTimer = this.metrics?.commitSeconds.startTimer();
+    if (!this.stopping) this.hooks.onFatal(err);
+  }
+
+  private post(message: ToFetchThread): void {
+    this.thread?.postMessage(message);
+  }
+
+  private enqueue(batch: TransferredBatch): void {
+    const key = partitionId(batch);
+    const lane = (this.lanes.get(key) ?? Promise.resolve()).then(() => this.finish(key, batch));
+    this.lanes.set(key, lane);
+  }
+
+  /** A batch from before our latest group join or seek of its partition: not ours to count. */
+  private isCurrent(key: string, batch: TransferredBatch): boolean {
+    return (
+      !this.stopping && batch.generation === this.generation && batch.seeks === (this.seeks.get(key) ?? 0)
+    );
+  }
+
+  private async finish(key: string, batch: TransferredBatch): Promise<void> {
+    const partition = { topic: batch.topic, partition: batch.partition };
     try {
-      await commitOffsetsIfNecessary({
-        topics: [
-          {
-            topic: batch.topic,
-            partitions: [{ partition: batch.partition, offset: String(outcome.plan.nextOffset) }],
-          },
-        ],
+      await this.turn();
+      if (!this.isCurrent(key, batch)) return;
+      const outcome = await this.processor.processParsed(partition, unpackBatch(batch), {
+        heartbeat: async () => {}, // the fetch thread heartbeats while it waits for this batch
+        isActive: () => this.isCurrent(key, batch),
       });
+      if (outcome.kind === 'seek') {
+        this.log.info({ ...partition, offset: outcome.offset }, 'seeking to the store position');
+        this.seek(partition, outcome.offset);
+      } else if (outcome.kind === 'applied') {
+        this.hooks.onApplied?.(outcome.counted);
+        this.post({ type: 'commit', ...partition, offset: outcome.plan.nextOffset });
+      }
     } catch (err) {
-      // Safe to let go: the store already holds this batch and its position; a redelivery is
-      // skipped by position. Rethrowing would crash the consumer in the middle of a rebalance.
-      this.log.warn({ err, ...partition }, 'offset commit failed; the store position covers it');
+      // BatchProcessor retries what the store and the broker can recover from; anything else is
+      // a bug or a store that cannot go on: exit, so the orchestrator restarts us from the store.
+      this.log.error({ err, ...partition }, 'batch failed; cannot go on');
+      this.fail(err as Error);
     } finally {
-      stopTimer?.();
+      this.post({ type: 'done', ...partition, generation: batch.generation });
     }
-    await heartbeat();
+  }
+
+  /**
+   * Resolves in a later turn of the event loop than the previous caller's: one batch starts per
+   * turn, and sockets are served in between. Batches arrive as messages, and Node runs up to a
+   * thousand queued messages (and what they start) before it looks at sockets again: without
+   * this, a backfill would leave `/stats` unanswered until it caught up. Only the start is
+   * spaced: a store write that waits on I/O (Cassandra) does not hold up other partitions.
+   */
+  private turn(): Promise<void> {
+    this.turns = this.turns.then(() => setImmediate());
+    return this.turns;
+  }
+
+  private seek(partition: PartitionKey, offset: number): void {
+    const key = partitionId(partition);
+    this.seeks.set(key, (this.seeks.get(key) ?? 0) + 1);
+    this.post({ type: 'seek', ...partition, offset });
+  }
+
+  private onJoined(message: Extract<FromFetchThread, { type: 'joined' }>): void {
+    this.joined = true;
+    this.generation = message.generation;
+    // Positions of partitions we held may have moved on another instance: reload on next use.
+    this.store.release(this.assigned);
+    this.processor.reset();
+    this.assigned = Object.entries(message.assignment).flatMap(([topic, partitions]) =>
+      partitions.map((partition) => ({ topic, partition })),
+    );
+    this.log.info(
+      { memberId: message.memberId, isLeader: message.isLeader, assignment: message.assignment },
+      'joined the consumer group',
+    );
+    void this.seekToStorePositions(this.assigned);
   }
 
   /**
@@ -151,14 +243,13 @@ export class ConsumerPipeline {
    * rebuilt from nothing), and when the commit is at the end of the log no batch would ever arrive
    * to reveal it. We seek to the record just before the position (the last one applied), so the
    * first batch lets `BatchProcessor` check it is still the same log. Batches that race this seek
-   * are still safe: `BatchProcessor` skips what is below the position and asks for a seek when a
-   * batch starts above it.
+   * are stale (fetched before it) and finished uncounted.
    */
   private async seekToStorePositions(partitions: readonly PartitionKey[]): Promise<void> {
     for (const partition of partitions) {
       try {
         const position = await this.store.position(partition);
-        this.consumer.seek({ ...partition, offset: String(Math.max(0, position.nextOffset - 1)) });
+        this.seek(partition, Math.max(0, position.nextOffset - 1));
       } catch (err) {
         this.log.warn(
           { err, ...partition },
@@ -166,47 +257,5 @@ export class ConsumerPipeline {
         );
       }
     }
-  }
-
-  private async allowRestart(err: Error): Promise<boolean> {
-    const now = Date.now();
-    this.restarts = this.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
-    this.restarts.push(now);
-    const allowed = this.restarts.length <= MAX_RESTARTS;
-    this.log.error(
-      { err, restartsInWindow: this.restarts.length, max: MAX_RESTARTS, allowed },
-      allowed ? 'consumer crashed; restarting' : 'consumer crashed too often; giving up',
-    );
-    return allowed;
-  }
-
-  private observe(): void {
-    const { events } = this.consumer;
-    this.consumer.on(events.GROUP_JOIN, ({ payload }) => {
-      this.joined = true;
-      // Positions of partitions we held may have moved on another instance: reload on next use.
-      this.store.release(this.assigned);
-      this.processor.reset();
-      this.assigned = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
-        partitions.map((partition) => ({ topic, partition })),
-      );
-      this.log.info(
-        { memberId: payload.memberId, isLeader: payload.isLeader, assignment: payload.memberAssignment },
-        'joined the consumer group',
-      );
-      void this.seekToStorePositions(this.assigned);
-    });
-    this.consumer.on(events.CRASH, ({ payload }) => {
-      this.joined = false;
-      this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crash');
-      if (!payload.restart) this.hooks.onFatal(payload.error);
-    });
-    this.consumer.on(events.REQUEST_TIMEOUT, ({ payload }) => {
-      this.log.warn({ broker: payload.broker, apiName: payload.apiName }, 'Kafka request timed out');
-    });
-    this.consumer.on(events.REBALANCING, () => this.log.info('group rebalancing'));
-    this.consumer.on(events.STOP, () => {
-      this.joined = false;
-    });
   }
 }
