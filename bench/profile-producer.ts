@@ -40,5 +40,5 @@ try {
 } finally {
   await stop(replay);
   await stop(broker.watched);
-  rmSync(dir, { recursive: true, force: true });
+  if (!process.env.KEEP_PROFILE) rmSync(dir, { recursive: true, force: true });
 }

@@ -27,7 +27,12 @@ runMain(async () => {
   producer.on(producer.events.DISCONNECT, () => {
     connected = false;
   });
-  const pipeline = new ProducerPipeline(config, producer, log, metrics);
+  const pipeline = new ProducerPipeline(config, producer, log, metrics, undefined, {
+    onFatal: (err) => {
+      log.fatal({ err }, 'the stream reader died; exiting so the orchestrator restarts us');
+      process.exit(1);
+    },
+  });
   metrics.bindCheckpoint(pipeline.checkpoint);
   const ready = async () => connected && !pipeline.source.isPaused && pipeline.checkpoint.writable;
   const app = createMetricsApp(metrics.registry, ready, log.child({ component: 'http' }));

@@ -22,8 +22,8 @@ function kafkaBatch(topic: string, messages: Message[], highWatermark = messages
 }
 
 /** What the main thread gets must be what parsing on it would have given. */
-function expectSameAsParsedHere(batch: Batch) {
-  const packed = packBatch(batch, { generation: 3, seeks: 1 }, OPTIONS);
+function expectSameAsParsedHere(batch: Batch, form: 'raw' | 'parsed') {
+  const packed = packBatch(batch, { generation: 3, seeks: 1 }, OPTIONS, form);
   expect(packed.batch).toMatchObject({ generation: 3, seeks: 1, topic: batch.topic, partition: 2 });
   const records = batch.messages.map((m) => ({
     offset: Number(m.offset),
@@ -32,7 +32,7 @@ function expectSameAsParsedHere(batch: Batch) {
   }));
   const here = parseRecords({ topic: batch.topic, partition: 2 }, records, OPTIONS);
   // Through structured clone, as postMessage delivers it.
-  const unpacked = unpackBatch(structuredClone(packed.batch, { transfer: packed.transfer }));
+  const unpacked = unpackBatch(structuredClone(packed.batch, { transfer: packed.transfer }), OPTIONS);
   expect(unpacked).toEqual({
     ...here,
     lastOffset: Number(batch.lastOffset()),
@@ -41,60 +41,64 @@ function expectSameAsParsedHere(batch: Batch) {
   return unpacked;
 }
 
-describe('a batch handed from the fetch thread to the main thread', () => {
-  it('carries every recorded event as the schema parsed it', () => {
-    const lines = readRecordedEvents([SHARED_EVENTS_DIR]);
-    const unpacked = expectSameAsParsedHere(
-      kafkaBatch(
-        TOPIC,
-        lines.map((line, i) => ({ offset: String(100 + i), value: Buffer.from(line) })),
-      ),
-    );
-    expect(unpacked.records.filter((r) => r.event).length).toBe(lines.length);
-    expect(unpacked.letters).toEqual([]);
-  });
-
-  it('carries hostile values exactly, and rejected records raw for the dead-letter topic', () => {
-    const event = (fields: Record<string, unknown>) =>
-      Buffer.from(
-        JSON.stringify({ meta: { id: 'x', dt: '2026-01-01T00:00:00Z', domain: 'a.org' }, ...fields }),
+describe.each(['raw', 'parsed'] as const)(
+  'a batch handed from the fetch thread to the main thread, %s',
+  (form) => {
+    it('carries every recorded event as the schema parsed it', () => {
+      const lines = readRecordedEvents([SHARED_EVENTS_DIR]);
+      const unpacked = expectSameAsParsedHere(
+        kafkaBatch(
+          TOPIC,
+          lines.map((line, i) => ({ offset: String(100 + i), value: Buffer.from(line) })),
+        ),
+        form,
       );
-    const messages: Message[] = [
-      { offset: '0', value: event({ user: 'lone \ud800 surrogate', title: '\u0000"\\\n', bot: false }) },
-      { offset: '1', value: event({ length: {}, type: 'new' }) },
-      { offset: '2', value: event({ length: { new: 5 }, namespace: 0, wiki: 'awiki' }) },
-      { offset: '3', value: Buffer.from('{not json') },
-      { offset: '4', value: null },
-      { offset: '5', value: event({ bot: 'yes' }) },
-      { offset: '6', value: Buffer.from(`"${'x'.repeat(5_000)}"`) },
-      { offset: '7', value: event({ user: 42, title: ['not', 'a', 'string'] }) },
-    ];
-    const unpacked = expectSameAsParsedHere(kafkaBatch(TOPIC, messages));
-    expect(unpacked.letters.map((l) => [l.offset, l.reason, l.eventId])).toEqual([
-      [3, 'invalid_json', undefined],
-      [4, 'invalid_json', undefined],
-      [5, 'schema', 'x'],
-      [6, 'too_large', undefined],
-    ]);
-    expect(unpacked.letters[0]?.value.toString()).toBe('{not json');
-    expect(unpacked.records[0]?.event?.user).toBe('lone \ud800 surrogate');
-  });
+      expect(unpacked.records.filter((r) => r.event).length).toBe(lines.length);
+      expect(unpacked.letters).toEqual([]);
+    });
 
-  it('carries the identities of dead letters read back from the dead-letter topic', () => {
-    const messages: Message[] = [
-      { offset: '0', value: Buffer.from('x'), headers: { 'source-id': Buffer.from('sse-7') } },
-      {
-        offset: '1',
-        value: Buffer.from('y'),
-        headers: { 'source-topic': TOPIC, 'source-partition': '0', 'source-offset': Buffer.from('9') },
-      },
-      { offset: '2', value: Buffer.from('z') },
-    ];
-    const unpacked = expectSameAsParsedHere(kafkaBatch(OPTIONS.dlqTopic, messages));
-    expect(unpacked.records.map((r) => r.rejectedId)).toEqual([
-      'sse:sse-7',
-      `record:${TOPIC}[0]@9`,
-      undefined,
-    ]);
-  });
-});
+    it('carries hostile values exactly, and rejected records raw for the dead-letter topic', () => {
+      const event = (fields: Record<string, unknown>) =>
+        Buffer.from(
+          JSON.stringify({ meta: { id: 'x', dt: '2026-01-01T00:00:00Z', domain: 'a.org' }, ...fields }),
+        );
+      const messages: Message[] = [
+        { offset: '0', value: event({ user: 'lone \ud800 surrogate', title: '\u0000"\\\n', bot: false }) },
+        { offset: '1', value: event({ length: {}, type: 'new' }) },
+        { offset: '2', value: event({ length: { new: 5 }, namespace: 0, wiki: 'awiki' }) },
+        { offset: '3', value: Buffer.from('{not json') },
+        { offset: '4', value: null },
+        { offset: '5', value: event({ bot: 'yes' }) },
+        { offset: '6', value: Buffer.from(`"${'x'.repeat(5_000)}"`) },
+        { offset: '7', value: event({ user: 42, title: ['not', 'a', 'string'] }) },
+      ];
+      const unpacked = expectSameAsParsedHere(kafkaBatch(TOPIC, messages), form);
+      expect(unpacked.letters.map((l) => [l.offset, l.reason, l.eventId])).toEqual([
+        [3, 'invalid_json', undefined],
+        [4, 'invalid_json', undefined],
+        [5, 'schema', 'x'],
+        [6, 'too_large', undefined],
+      ]);
+      expect(unpacked.letters[0]?.value.toString()).toBe('{not json');
+      expect(unpacked.records[0]?.event?.user).toBe('lone \ud800 surrogate');
+    });
+
+    it('carries the identities of dead letters read back from the dead-letter topic', () => {
+      const messages: Message[] = [
+        { offset: '0', value: Buffer.from('x'), headers: { 'source-id': Buffer.from('sse-7') } },
+        {
+          offset: '1',
+          value: Buffer.from('y'),
+          headers: { 'source-topic': TOPIC, 'source-partition': '0', 'source-offset': Buffer.from('9') },
+        },
+        { offset: '2', value: Buffer.from('z') },
+      ];
+      const unpacked = expectSameAsParsedHere(kafkaBatch(OPTIONS.dlqTopic, messages), form);
+      expect(unpacked.records.map((r) => r.rejectedId)).toEqual([
+        'sse:sse-7',
+        `record:${TOPIC}[0]@9`,
+        undefined,
+      ]);
+    });
+  },
+);

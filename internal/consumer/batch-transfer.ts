@@ -4,20 +4,44 @@ import type { RecentChange, RejectReason } from '../wikimedia/event-schema.js';
 import type { ConsumedRecord, DeadLetter, ParsedBatch } from './batch-processor.js';
 import { parseRecords } from './parse-records.js';
 
+type Headers = Record<string, string | string[] | undefined>;
+
 /**
- * One fetched batch as it crosses from the fetch thread to the main thread, parsed and validated
- * there (`parseRecords`, the same function either way). The validated events travel as one JSON
- * array of the schema's view, each event a flat array of its fields (`encodeEvent`): the main
- * thread parses a few hundred bytes per event instead of ~1.2 KB plus validation, and no object
- * keys. Only rejected records travel raw, in one transferred buffer, for the dead-letter topic.
+ * One fetched batch as it crosses from the fetch thread to the main thread, in one of two forms,
+ * so the parsing goes to whichever thread has time for it (the fetch thread picks, see
+ * fetch-thread.ts). Either way the main thread gets what `parseRecords` gives, the same function
+ * on either side.
+ * - `raw`: every record value copied into one buffer that is transferred (moved, not cloned):
+ *   one memcpy for the whole batch; the main thread parses. Headers only on the dead-letter
+ *   topic (a letter's identity), as UTF-8 strings.
+ * - `parsed`: parsed and validated on the fetch thread. The events travel as one JSON array, each
+ *   event a flat array of the schema's view (`encodeEvent`): the main thread parses a few hundred
+ *   bytes per event instead of ~1.2 KB plus validation. Rejected records travel raw, for the
+ *   dead-letter topic.
  */
-export interface TransferredBatch {
+export type TransferredBatch = RawBatch | PreParsedBatch;
+
+interface BatchStamp {
   readonly topic: string;
   readonly partition: number;
   /** The fetch thread's count of group joins, and of seeks of this partition, when it was fetched. */
   readonly generation: number;
   readonly seeks: number;
   readonly offsets: Float64Array;
+  readonly lastOffset: number;
+  readonly highWatermark: number;
+}
+
+interface RawBatch extends BatchStamp {
+  readonly form: 'raw';
+  /** End of each value in `values`; -1 for a null value (a tombstone). */
+  readonly ends: Int32Array;
+  readonly values: ArrayBuffer;
+  readonly headers?: readonly (Headers | undefined)[];
+}
+
+interface PreParsedBatch extends BatchStamp {
+  readonly form: 'parsed';
   /** JSON array, one entry per record: the validated event (`encodeEvent`), or null (rejected). */
   readonly events: string;
   /** Dead-letter topic only: each record's identity, or null when it has none. */
@@ -25,8 +49,6 @@ export interface TransferredBatch {
   readonly letters: readonly TransferredLetter[];
   /** The rejected records' raw values, back to back; `letters[i].end` ends each. */
   readonly letterValues: ArrayBuffer;
-  readonly lastOffset: number;
-  readonly highWatermark: number;
 }
 
 interface TransferredLetter {
@@ -37,11 +59,61 @@ interface TransferredLetter {
   readonly end: number;
 }
 
+export interface ParseOptions {
+  readonly maxEventBytes: number;
+  readonly dlqTopic: string;
+}
+
+type Stamp = { readonly generation: number; readonly seeks: number };
+
 export function packBatch(
   batch: Batch,
-  stamp: { generation: number; seeks: number },
-  options: { readonly maxEventBytes: number; readonly dlqTopic: string },
+  stamp: Stamp,
+  options: ParseOptions,
+  form: TransferredBatch['form'],
 ): { batch: TransferredBatch; transfer: ArrayBuffer[] } {
+  return form === 'raw' ? packRaw(batch, stamp, options) : packParsed(batch, stamp, options);
+}
+
+function bounds(batch: Batch) {
+  return { lastOffset: Number(batch.lastOffset()), highWatermark: Number(batch.highWatermark) };
+}
+
+function packRaw(batch: Batch, stamp: Stamp, options: ParseOptions) {
+  const messages = batch.messages;
+  const offsets = new Float64Array(messages.length);
+  const ends = new Int32Array(messages.length);
+  let size = 0;
+  for (const m of messages) size += m.value?.length ?? 0;
+  const values = Buffer.allocUnsafeSlow(size); // its own ArrayBuffer, so it can be transferred
+  let at = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as Batch['messages'][number];
+    offsets[i] = Number(m.offset);
+    if (m.value === null) ends[i] = -1;
+    else {
+      at += m.value.copy(values, at);
+      ends[i] = at;
+    }
+  }
+  const packed: RawBatch = {
+    form: 'raw',
+    topic: batch.topic,
+    partition: batch.partition,
+    ...stamp,
+    offsets,
+    ends,
+    values: values.buffer as ArrayBuffer,
+    ...(batch.topic === options.dlqTopic ? { headers: messages.map((m) => stringHeaders(m.headers)) } : {}),
+    ...bounds(batch),
+  };
+  return {
+    batch: packed,
+    transfer: [packed.values, offsets.buffer as ArrayBuffer, ends.buffer as ArrayBuffer],
+  };
+}
+
+function packParsed(batch: Batch, stamp: Stamp, options: ParseOptions) {
   const partition = { topic: batch.topic, partition: batch.partition };
   const records: ConsumedRecord[] = batch.messages.map((m) => ({
     offset: Number(m.offset),
@@ -52,7 +124,7 @@ export function packBatch(
   const offsets = Float64Array.from(parsed.records, (r) => r.offset);
   let size = 0;
   for (const letter of parsed.letters) size += letter.value.length;
-  const letterValues = Buffer.allocUnsafeSlow(size); // its own ArrayBuffer, so it can be transferred
+  const letterValues = Buffer.allocUnsafeSlow(size);
   let at = 0;
   const letters = parsed.letters.map((letter) => {
     at += letter.value.copy(letterValues, at);
@@ -65,7 +137,8 @@ export function packBatch(
     };
   });
   const dlq = batch.topic === options.dlqTopic;
-  const packed: TransferredBatch = {
+  const packed: PreParsedBatch = {
+    form: 'parsed',
     ...partition,
     ...stamp,
     offsets,
@@ -73,15 +146,16 @@ export function packBatch(
     ...(dlq ? { rejectedIds: parsed.records.map((r) => r.rejectedId ?? null) } : {}),
     letters,
     letterValues: letterValues.buffer as ArrayBuffer,
-    lastOffset: Number(batch.lastOffset()),
-    highWatermark: Number(batch.highWatermark),
+    ...bounds(batch),
   };
   return { batch: packed, transfer: [packed.letterValues, offsets.buffer as ArrayBuffer] };
 }
 
-/** The batch as `BatchProcessor.processParsed` takes it. */
-export function unpackBatch(packed: TransferredBatch): ParsedBatch {
+/** The batch as `BatchProcessor.processParsed` takes it (a raw one parsed here, on the main thread). */
+export function unpackBatch(packed: TransferredBatch, options: ParseOptions): ParsedBatch {
+  const bounds = { lastOffset: packed.lastOffset, highWatermark: packed.highWatermark };
   const partition = { topic: packed.topic, partition: packed.partition };
+  if (packed.form === 'raw') return { ...parseRecords(partition, rawRecords(packed), options), ...bounds };
   const events = JSON.parse(packed.events) as (EncodedEvent | null)[];
   const records: OffsetRecord[] = new Array(packed.offsets.length);
   for (let i = 0; i < records.length; i++) {
@@ -110,7 +184,35 @@ export function unpackBatch(packed: TransferredBatch): ParsedBatch {
       ...(l.eventId === undefined ? {} : { eventId: l.eventId }),
     };
   });
-  return { records, letters, lastOffset: packed.lastOffset, highWatermark: packed.highWatermark };
+  return { records, letters, ...bounds };
+}
+
+/** A raw batch's records; values are views into the one transferred buffer. */
+function rawRecords(packed: RawBatch): ConsumedRecord[] {
+  const values = Buffer.from(packed.values);
+  const records: ConsumedRecord[] = new Array(packed.offsets.length);
+  let start = 0;
+  for (let i = 0; i < records.length; i++) {
+    const end = packed.ends[i] as number;
+    const headers = packed.headers?.[i];
+    records[i] = {
+      offset: packed.offsets[i] as number,
+      value: end < 0 ? null : values.subarray(start, end),
+      ...(headers === undefined ? {} : { headers }),
+    };
+    if (end >= 0) start = end;
+  }
+  return records;
+}
+
+function stringHeaders(headers: Batch['messages'][number]['headers']): Headers | undefined {
+  if (headers === undefined) return undefined;
+  const out: Headers = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    out[name] = Array.isArray(value) ? value.map((v) => v.toString()) : value.toString();
+  }
+  return out;
 }
 
 /** A validated event as a flat array, fields in a fixed order; null for an absent field. */

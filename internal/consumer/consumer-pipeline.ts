@@ -8,7 +8,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { PartitionKey } from '../stats/batch-plan.js';
 import { partitionId, type StatsStore } from '../store/stats-store.js';
 import { BatchProcessor } from './batch-processor.js';
-import { type TransferredBatch, unpackBatch } from './batch-transfer.js';
+import { type ParseOptions, type TransferredBatch, unpackBatch } from './batch-transfer.js';
 import type { FetchThreadData, FromFetchThread, ToFetchThread } from './fetch-thread-protocol.js';
 import { KafkaDeadLetters } from './kafka-dead-letters.js';
 
@@ -48,6 +48,7 @@ export class ConsumerPipeline {
   /** Per partition, the end of its chain of batches: each starts once the one before is finished. */
   private readonly lanes = new Map<string, Promise<void>>();
   private turns: Promise<void> = Promise.resolve();
+  private readonly parseOptions: ParseOptions;
   private startWaiter: { resolve(): void; reject(err: Error): void } | undefined;
   private readonly threadStopped: Promise<void>;
   private markThreadStopped: () => void = () => {};
@@ -61,6 +62,7 @@ export class ConsumerPipeline {
     private readonly metrics?: Metrics,
   ) {
     this.log = log.child({ component: 'consumer' });
+    this.parseOptions = { maxEventBytes: config.source.maxEventBytes, dlqTopic: config.kafka.dlqTopic };
     this.dlqProducer = createIdempotentProducer(kafka);
     this.deadLetters = new KafkaDeadLetters(this.dlqProducer, config.kafka.dlqTopic, this.log, metrics);
     this.processor = new BatchProcessor(
@@ -182,7 +184,7 @@ export class ConsumerPipeline {
     try {
       await this.turn();
       if (!this.isCurrent(key, batch)) return;
-      const outcome = await this.processor.processParsed(partition, unpackBatch(batch), {
+      const outcome = await this.processor.processParsed(partition, unpackBatch(batch, this.parseOptions), {
         heartbeat: async () => {}, // the fetch thread heartbeats while it waits for this batch
         isActive: () => this.isCurrent(key, batch),
       });

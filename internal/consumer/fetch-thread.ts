@@ -13,7 +13,7 @@ import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Config } from '../config/config.js';
 import { createKafka } from '../kafka/kafka-client.js';
 import { createLogger } from '../log/logger.js';
-import { packBatch } from './batch-transfer.js';
+import { packBatch, type TransferredBatch } from './batch-transfer.js';
 import {
   consumerOptions,
   type FetchThreadData,
@@ -43,6 +43,10 @@ const seeks = new Map<string, number>();
 /** Batches handed over and not yet finished by the main thread, by partition; and who waits for room. */
 const inFlight = new Map<string, number>();
 const waiting = new Map<string, () => void>();
+/** Batches handed over and not finished, all partitions: the main thread's backlog. */
+let unfinished = 0;
+/** A backlog from which this thread parses the batches it hands over (see chooseForm). */
+const MAIN_BACKLOG = 2;
 /** Commits run one after another, and all of them before the consumer stops. */
 let commits: Promise<void> = Promise.resolve();
 
@@ -57,6 +61,7 @@ const consumer: Consumer = kafka.consumer({
 port.on('message', (message: ToFetchThread) => {
   switch (message.type) {
     case 'done': {
+      unfinished = Math.max(0, unfinished - 1);
       if (message.generation !== generation) return; // counted before the last join cleared it
       const key = keyOf(message.topic, message.partition);
       inFlight.set(key, (inFlight.get(key) ?? 1) - 1);
@@ -118,10 +123,25 @@ async function handOver(payload: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale()) return;
     await heartbeat().catch(() => {});
   }
-  const packed = packBatch(batch, { generation, seeks: seeks.get(key) ?? 0 }, parseOptions);
+  const stamp = { generation, seeks: seeks.get(key) ?? 0 };
   inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
-  post({ type: 'batch', batch: packed.batch }, packed.transfer);
   resolveOffset(batch.lastOffset());
+  const form = chooseForm();
+  unfinished++;
+  // Packed in a later turn, so kafkajs sends the next fetch first and the parsing of this batch
+  // overlaps the broker's answer (the batches of one partition keep their order: FIFO).
+  setImmediate(() => {
+    const packed = packBatch(batch, stamp, parseOptions, form);
+    post({ type: 'batch', batch: packed.batch }, packed.transfer);
+  });
+}
+
+/**
+ * Who parses this batch: the main thread when it keeps up (this thread then only decodes and
+ * copies, and kafkajs fetches again sooner), this thread when the main thread has a backlog.
+ */
+function chooseForm(): TransferredBatch['form'] {
+  return unfinished >= MAIN_BACKLOG ? 'parsed' : 'raw';
 }
 
 async function commit(topic: string, partition: number, offset: number): Promise<void> {

@@ -65,7 +65,12 @@ export class EventProducer {
     return this.queue.length;
   }
 
-  send(eventId: string, raw: string, sseId: string): void {
+  /**
+   * `eventId` is the record key and its `event-id` header (one Buffer may serve both); `raw` the
+   * payload as Wikimedia sent it. Bytes (from the source thread) go to the broker as they are:
+   * kafkajs encodes strings itself, once per key, header and value.
+   */
+  send(eventId: string | Buffer, raw: string | Buffer, sseId: string): void {
     this.push({
       topic: this.options.topic,
       sseId,

@@ -7,9 +7,10 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { Backoff } from '../wikimedia/backoff.js';
-import { WikimediaSource } from '../wikimedia/sse-source.js';
 import { EventProducer } from './event-producer.js';
 import { producerCheckpointSchema } from './producer-checkpoint-schema.js';
+import { InProcessSource, type ProducerSource, type ProducerSourceHandlers } from './producer-source.js';
+import { ThreadedSource } from './threaded-source.js';
 
 /**
  * A pause is normal back-pressure (a backfill pauses every few thousand events): counted, logged at
@@ -36,7 +37,7 @@ interface ProducerCheckpoint {
  * reopened from the queued cursor once the broker has caught up.
  */
 export class ProducerPipeline {
-  readonly source: WikimediaSource;
+  readonly source: ProducerSource;
   readonly events: EventProducer;
   /** Also read by `/metrics` and `/readyz`: a cursor that cannot be written holds up sending. */
   readonly checkpoint: CheckpointFile<ProducerCheckpoint>;
@@ -51,6 +52,8 @@ export class ProducerPipeline {
     log: Logger,
     private readonly metrics?: Metrics,
     private readonly stuckPauseMs = STUCK_PAUSE_MS,
+    /** Read the stream on a thread of its own (what `cmd/producer` does); `onFatal` if it dies. */
+    sourceThread?: { onFatal(err: Error): void },
   ) {
     this.log = log.child({ component: 'producer' });
     this.checkpoint = new CheckpointFile(join(config.dataDir, 'producer-cursor.json'), this.log);
@@ -69,18 +72,16 @@ export class ProducerPipeline {
       },
       this.log,
     );
-    this.source = new WikimediaSource(
-      config.source,
-      {
-        onEvent: (event, raw, id) => this.queue(id, () => this.events.send(event.meta.id, raw, id)),
-        onInvalid: (rejected, raw, id) =>
-          this.queue(id, () =>
-            this.events.deadLetter(rejected.reason, rejected.detail, raw, id, rejected.id),
-          ),
-        cursor: () => this.queued,
-      },
-      log.child({ component: 'source' }),
-    );
+    const handlers: ProducerSourceHandlers = {
+      onEvent: (eventId, raw, id) => this.queue(id, () => this.events.send(eventId, raw, id)),
+      onInvalid: (rejected, raw, id) =>
+        this.queue(id, () => this.events.deadLetter(rejected.reason, rejected.detail, raw, id, rejected.id)),
+      cursor: () => this.queued,
+    };
+    const sourceLog = log.child({ component: 'source' });
+    this.source = sourceThread
+      ? new ThreadedSource(config.source, handlers, sourceLog, config.log, sourceThread.onFatal)
+      : new InProcessSource(config.source, handlers, sourceLog);
     metrics?.bindSource(this.source);
   }
 
@@ -101,7 +102,7 @@ export class ProducerPipeline {
   /** Stop reading, send what was read; every acknowledged send has persisted the cursor. */
   async stop(): Promise<void> {
     clearTimeout(this.stuckTimer);
-    this.source.stop();
+    await this.source.stop();
     await this.events.drain();
   }
 

@@ -1,0 +1,106 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../log/logger.js';
+import type { SourceCounters, SourceOptions } from '../wikimedia/sse-source.js';
+import type { ProducerSource, ProducerSourceHandlers } from './producer-source.js';
+import type { FromSourceThread, SourceThreadData, ToSourceThread } from './source-thread-protocol.js';
+
+/**
+ * The Wikimedia stream read and validated on a thread of its own (`source-thread.ts`); events
+ * reach the handlers here, in order. On one thread the SSE parsing and kafkajs's encoding take
+ * turns; split, the stream is read while a batch is encoded (BENCHMARKS.md, issue 11).
+ *
+ * `pause` takes effect on the source thread a moment later: events it read meanwhile still
+ * arrive, at most one turn of its event loop (the buffer stays bounded, a little past the limit).
+ */
+export class ThreadedSource implements ProducerSource {
+  counters: SourceCounters = {
+    received: 0,
+    canaries: 0,
+    invalid: 0,
+    connects: 0,
+    lastActivityAt: 0,
+    lastEventAt: 0,
+    idsIgnored: 0,
+    oversizedDrops: 0,
+  };
+  private paused = false;
+  private thread: Worker | undefined;
+  private stopping = false;
+  private stopped: Promise<void> = Promise.resolve();
+  private markStopped: () => void = () => {};
+
+  constructor(
+    private readonly options: SourceOptions,
+    private readonly handlers: ProducerSourceHandlers,
+    private readonly log: Logger,
+    private readonly logOptions: SourceThreadData['log'],
+    /** The thread died: nothing more will be read, the process must exit to be restarted. */
+    private readonly onFatal: (err: Error) => void,
+  ) {}
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  start(): void {
+    const data: SourceThreadData = { options: this.options, log: this.logOptions };
+    const thread = new Worker(new URL('./source-thread.js', import.meta.url), { workerData: data });
+    this.thread = thread;
+    this.stopped = new Promise((resolve) => {
+      this.markStopped = resolve;
+    });
+    thread.on('message', (message: FromSourceThread) => this.onMessage(message));
+    thread.on('error', (err) => {
+      this.log.error({ err }, 'source thread failed');
+      if (!this.stopping) this.onFatal(err);
+    });
+    thread.on('exit', (code) => {
+      this.markStopped();
+      if (!this.stopping) this.onFatal(new Error(`the source thread exited (code ${code})`));
+    });
+    this.post({ type: 'start', cursor: this.handlers.cursor() });
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.post({ type: 'pause' });
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.post({ type: 'resume' });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.thread || this.stopping) return this.stopped;
+    this.stopping = true;
+    this.post({ type: 'stop' });
+    return this.stopped;
+  }
+
+  private post(message: ToSourceThread): void {
+    this.thread?.postMessage(message);
+  }
+
+  private onMessage(message: FromSourceThread): void {
+    this.counters = message.counters;
+    if (message.type === 'stopped') {
+      this.markStopped();
+      return;
+    }
+    if (message.type !== 'events') return;
+    const bytes = Buffer.from(message.bytes);
+    let start = 0;
+    let next = 0;
+    for (const item of message.events) {
+      if (item[0] === 'invalid') {
+        this.handlers.onInvalid(item[1], item[2], item[3]);
+        continue;
+      }
+      const idEnd = message.ends[next++] as number;
+      const rawEnd = message.ends[next++] as number;
+      this.handlers.onEvent(bytes.subarray(start, idEnd), bytes.subarray(idEnd, rawEnd), item[1]);
+      start = rawEnd;
+    }
+  }
+}
