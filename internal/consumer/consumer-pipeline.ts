@@ -1,8 +1,9 @@
 import { setImmediate } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Config } from '../config/config.js';
 import { createIdempotentProducer } from '../kafka/kafka-client.js';
+import { startWorker } from '../lifecycle/start-worker.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { PartitionKey } from '../stats/batch-plan.js';
@@ -91,7 +92,7 @@ export class ConsumerPipeline {
   async start(): Promise<void> {
     await this.dlqProducer.connect();
     const data: FetchThreadData = { config: this.config };
-    const thread = new Worker(new URL('./fetch-thread.js', import.meta.url), { workerData: data });
+    const thread = startWorker(import.meta.url, 'fetch-thread', { workerData: data });
     this.thread = thread;
     thread.on('message', (message: FromFetchThread) => this.onMessage(message));
     thread.on('error', (err) => this.fail(err));

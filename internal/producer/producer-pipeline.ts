@@ -66,6 +66,7 @@ export class ProducerPipeline {
         maxBatch: config.kafka.producerMaxBatch,
       },
       (sseId, sent) => {
+        this.source.released(sent.events + sent.deadLetterReasons.length);
         this.metrics?.eventsProduced.inc(sent.events);
         for (const reason of sent.deadLetterReasons) this.metrics?.eventsDeadLettered.inc({ reason });
         return this.onAcknowledged(sseId);
@@ -80,7 +81,14 @@ export class ProducerPipeline {
     };
     const sourceLog = log.child({ component: 'source' });
     this.source = sourceThread
-      ? new ThreadedSource(config.source, handlers, sourceLog, config.log, sourceThread.onFatal)
+      ? new ThreadedSource(
+          config.source,
+          handlers,
+          sourceLog,
+          config.log,
+          config.kafka.producerMaxInFlight,
+          sourceThread.onFatal,
+        )
       : new InProcessSource(config.source, handlers, sourceLog);
     metrics?.bindSource(this.source);
   }

@@ -31,6 +31,8 @@ export interface ProducerSource {
   resume(): void;
   /** Resolves once every event read has been handed to the handlers. */
   stop(): Promise<void>;
+  /** `count` events handed over are no longer held (acknowledged): room for as many more. */
+  released(count: number): void;
 }
 
 /** The SSE client in this thread: each event is handed over as it is parsed. */
@@ -72,4 +74,7 @@ export class InProcessSource implements ProducerSource {
   async stop(): Promise<void> {
     this.source.stop();
   }
+
+  /** Nothing to do: the producer pauses this source itself, in the same turn it fills up. */
+  released(_count: number): void {}
 }

@@ -8,7 +8,10 @@ export interface SourceThreadData {
 
 /** Main thread -> source thread. */
 export type ToSourceThread =
-  | { readonly type: 'start'; readonly cursor: string | undefined }
+  /** `credit`: how many events the thread may hand over before it must wait for `credit` messages. */
+  | { readonly type: 'start'; readonly cursor: string | undefined; readonly credit: number }
+  /** Room for `count` more events (as many were acknowledged). */
+  | { readonly type: 'credit'; readonly count: number }
   | { readonly type: 'pause' }
   | { readonly type: 'resume' }
   | { readonly type: 'stop' };

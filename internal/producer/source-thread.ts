@@ -29,10 +29,25 @@ let pending: HandedOver[] = [];
 let texts: string[] = [];
 const post = (message: FromSourceThread, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
+/**
+ * Events this thread may still hand over: PRODUCER_MAX_IN_FLIGHT minus what the main thread holds
+ * unacknowledged. At 0 it closes the connection in the same turn, as the in-process source is
+ * paused in the handler that fills the buffer, so the bound holds exactly across threads; it
+ * reconnects (after the last event handed over) once there is room and the producer has not
+ * paused the stream itself.
+ */
+let credit = 0;
+let pausedByProducer = false;
+
 function handOver(item: HandedOver, sseId: string): void {
   cursor = sseId;
   if (pending.length === 0) setImmediate(flush);
   pending.push(item);
+  if (--credit <= 0) source.pause();
+}
+
+function resumeIfRoom(): void {
+  if (credit > 0 && !pausedByProducer) source.resume();
 }
 
 function flush(): void {
@@ -74,13 +89,20 @@ port.on('message', (message: ToSourceThread) => {
   switch (message.type) {
     case 'start':
       cursor = message.cursor;
+      credit = message.credit;
       source.start();
       return;
+    case 'credit':
+      credit += message.count;
+      resumeIfRoom();
+      return;
     case 'pause':
+      pausedByProducer = true;
       source.pause();
       return;
     case 'resume':
-      source.resume();
+      pausedByProducer = false;
+      resumeIfRoom();
       return;
     case 'stop':
       void source.stop().then(() => {

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../lifecycle/start-worker.js';
 import type { Logger } from '../log/logger.js';
 import type { SourceCounters, SourceOptions } from '../wikimedia/sse-source.js';
 import type { ProducerSource, ProducerSourceHandlers } from './producer-source.js';
@@ -9,8 +10,10 @@ import type { FromSourceThread, SourceThreadData, ToSourceThread } from './sourc
  * reach the handlers here, in order. On one thread the SSE parsing and kafkajs's encoding take
  * turns; split, the stream is read while a batch is encoded (BENCHMARKS.md, issue 11).
  *
- * `pause` takes effect on the source thread a moment later: events it read meanwhile still
- * arrive, at most one turn of its event loop (the buffer stays bounded, a little past the limit).
+ * The bound on unacknowledged events holds across the threads: the source thread hands over at
+ * most PRODUCER_MAX_IN_FLIGHT more than `released` has given back, and closes its connection the
+ * moment it reaches that (see source-thread.ts). `pause` and `resume` are the producer's
+ * back-pressure on top of it.
  */
 export class ThreadedSource implements ProducerSource {
   counters: SourceCounters = {
@@ -34,6 +37,8 @@ export class ThreadedSource implements ProducerSource {
     private readonly handlers: ProducerSourceHandlers,
     private readonly log: Logger,
     private readonly logOptions: SourceThreadData['log'],
+    /** PRODUCER_MAX_IN_FLIGHT: the thread never hands over more unacknowledged events than this. */
+    private readonly maxInFlight: number,
     /** The thread died: nothing more will be read, the process must exit to be restarted. */
     private readonly onFatal: (err: Error) => void,
   ) {}
@@ -44,7 +49,7 @@ export class ThreadedSource implements ProducerSource {
 
   start(): void {
     const data: SourceThreadData = { options: this.options, log: this.logOptions };
-    const thread = new Worker(new URL('./source-thread.js', import.meta.url), { workerData: data });
+    const thread = startWorker(import.meta.url, 'source-thread', { workerData: data });
     this.thread = thread;
     this.stopped = new Promise((resolve) => {
       this.markStopped = resolve;
@@ -58,7 +63,7 @@ export class ThreadedSource implements ProducerSource {
       this.markStopped();
       if (!this.stopping) this.onFatal(new Error(`the source thread exited (code ${code})`));
     });
-    this.post({ type: 'start', cursor: this.handlers.cursor() });
+    this.post({ type: 'start', cursor: this.handlers.cursor(), credit: this.maxInFlight });
   }
 
   pause(): void {
@@ -69,6 +74,10 @@ export class ThreadedSource implements ProducerSource {
   resume(): void {
     this.paused = false;
     this.post({ type: 'resume' });
+  }
+
+  released(count: number): void {
+    if (count > 0) this.post({ type: 'credit', count });
   }
 
   async stop(): Promise<void> {
