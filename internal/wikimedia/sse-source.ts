@@ -116,14 +116,14 @@ export class WikimediaSource {
     if (!this.running || this.paused) return;
     this.paused = true;
     this.disconnect();
-    this.log.info('source paused');
+    this.log.debug('source paused'); // back-pressure, counted in wikistream_producer_pauses_total
   }
 
   /** Reconnects from `handlers.cursor()`. */
   resume(): void {
     if (!this.running || !this.paused) return;
     this.paused = false;
-    this.log.info('source resumed');
+    this.log.debug('source resumed');
     this.connect();
   }
 
