@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { SourceCounters } from '../wikimedia/sse-source.js';
+import { noSourceCounters, type SourceCounters } from '../wikimedia/sse-source.js';
 import { createMetrics } from './metrics.js';
 import { createMetricsApp } from './metrics-app.js';
 import { Scrape } from './testing/scrape.js';
 
 function fakeSource(): { counters: SourceCounters } {
-  return {
-    counters: {
-      received: 0,
-      canaries: 0,
-      invalid: 0,
-      connects: 0,
-      lastActivityAt: 0,
-      lastEventAt: 0,
-      idsIgnored: 0,
-      oversizedDrops: 0,
-    },
-  };
+  return { counters: noSourceCounters() };
 }
 
 describe('createMetrics', () => {

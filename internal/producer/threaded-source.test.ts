@@ -23,18 +23,22 @@ function streamEvents(): string[] {
 }
 const HANDED_OVER = 1_502; // all but the canary
 
-/** Everything a source hands over, as text, in order; `pauseAt`: pause and resume after that many. */
-async function readAll(kind: 'in-process' | 'threaded', pauseAt?: number): Promise<string[][]> {
+/** A replay server of `streamEvents()`, closed after the test. */
+async function startServer(ratePerSec: number) {
   const server = new ReplayServer({
     events: streamEvents(),
-    ratePerSec: 0,
+    ratePerSec,
     dropEvery: 0,
     loop: false,
     retime: false,
   });
   const url = await server.listen(0, '127.0.0.1');
   cleanups.push(() => server.close());
-  const options = loadConfig({ WIKIPEDIA_STREAM_URL: url }).source;
+  return { server, url };
+}
+
+/** Handlers that keep everything handed over, as text, in order, and resume after the last. */
+function collecting(): { got: string[][]; handlers: ProducerSourceHandlers } {
   const got: string[][] = [];
   let cursor: string | undefined;
   const handlers: ProducerSourceHandlers = {
@@ -48,6 +52,15 @@ async function readAll(kind: 'in-process' | 'threaded', pauseAt?: number): Promi
     },
     cursor: () => cursor,
   };
+  return { got, handlers };
+}
+
+/** Everything a source hands over, as text, in order; `pauseAt`: pause and resume after that many. */
+async function readAll(kind: 'in-process' | 'threaded', pauseAt?: number): Promise<string[][]> {
+  // Paced when pausing, so the pause lands mid-stream (1,000 events/s: 1.5 s in all).
+  const { server, url } = await startServer(pauseAt === undefined ? 0 : 1_000);
+  const options = loadConfig({ WIKIPEDIA_STREAM_URL: url }).source;
+  const { got, handlers } = collecting();
   const { log } = capturingLogger();
   const fatal: Error[] = [];
   const source =
@@ -94,31 +107,12 @@ describe('ThreadedSource: the stream read on a thread of its own', () => {
 
   it('never hands over more unacknowledged events than PRODUCER_MAX_IN_FLIGHT, and goes on as they are released', async () => {
     const here = await readAll('in-process');
-    const server = new ReplayServer({
-      events: streamEvents(),
-      ratePerSec: 0,
-      dropEvery: 0,
-      loop: false,
-      retime: false,
-    });
-    const url = await server.listen(0, '127.0.0.1');
-    cleanups.push(() => server.close());
-    const got: string[][] = [];
-    let cursor: string | undefined;
+    const { server, url } = await startServer(0);
+    const { got, handlers } = collecting();
     const { log } = capturingLogger();
     const source = new ThreadedSource(
       loadConfig({ WIKIPEDIA_STREAM_URL: url }).source,
-      {
-        onEvent: (eventId, raw, sseId) => {
-          got.push(['event', eventId.toString(), raw.toString(), sseId]);
-          cursor = sseId;
-        },
-        onInvalid: (rejected, raw, sseId) => {
-          got.push(['invalid', rejected.reason, raw, sseId]);
-          cursor = sseId;
-        },
-        cursor: () => cursor,
-      },
+      handlers,
       log,
       { level: 'silent', pretty: false },
       50,

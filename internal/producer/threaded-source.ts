@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../lifecycle/start-worker.js';
 import type { Logger } from '../log/logger.js';
-import type { SourceCounters, SourceOptions } from '../wikimedia/sse-source.js';
+import { noSourceCounters, type SourceCounters, type SourceOptions } from '../wikimedia/sse-source.js';
 import type { ProducerSource, ProducerSourceHandlers } from './producer-source.js';
 import type { FromSourceThread, SourceThreadData, ToSourceThread } from './source-thread-protocol.js';
 
@@ -16,16 +16,7 @@ import type { FromSourceThread, SourceThreadData, ToSourceThread } from './sourc
  * back-pressure on top of it.
  */
 export class ThreadedSource implements ProducerSource {
-  counters: SourceCounters = {
-    received: 0,
-    canaries: 0,
-    invalid: 0,
-    connects: 0,
-    lastActivityAt: 0,
-    lastEventAt: 0,
-    idsIgnored: 0,
-    oversizedDrops: 0,
-  };
+  counters: SourceCounters = noSourceCounters();
   private paused = false;
   private thread: Worker | undefined;
   private stopping = false;

@@ -49,6 +49,20 @@ export interface SourceCounters {
   oversizedDrops: number;
 }
 
+/** Counters of a source that has not read anything yet. */
+export function noSourceCounters(): SourceCounters {
+  return {
+    received: 0,
+    canaries: 0,
+    invalid: 0,
+    connects: 0,
+    lastActivityAt: 0,
+    lastEventAt: 0,
+    idsIgnored: 0,
+    oversizedDrops: 0,
+  };
+}
+
 /**
  * The Wikimedia EventStreams client: the `eventsource` package for the SSE protocol, wrapped in
  * what it lacks for a long-running consumer of this stream.
@@ -66,16 +80,7 @@ export interface SourceCounters {
  *   it grows past MAX_EVENT_BYTES, not after it ended, so memory stays bounded.
  */
 export class WikimediaSource {
-  readonly counters: SourceCounters = {
-    received: 0,
-    canaries: 0,
-    invalid: 0,
-    connects: 0,
-    lastActivityAt: 0,
-    lastEventAt: 0,
-    idsIgnored: 0,
-    oversizedDrops: 0,
-  };
+  readonly counters: SourceCounters = noSourceCounters();
   /** The most bytes of one unfinished event handed to the SSE parser so far (bounded memory, observable). */
   largestPendingEventBytes = 0;
   private readonly backoff: Backoff;
