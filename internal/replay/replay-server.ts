@@ -198,7 +198,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 /** Waits for backpressure to clear, removing both listeners whichever fires. */
-function drainedOrClosed(res: ServerResponse): Promise<void> {
+export function drainedOrClosed(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);

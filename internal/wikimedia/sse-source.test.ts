@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { capturingLogger } from '../../test/support/capturing-logger.js';
 import { waitFor } from '../../test/support/wait-for.js';
+import { drainedOrClosed } from '../replay/replay-server.js';
 import { FRAMING_SLACK_BYTES } from './event-size-guard.js';
 import { type SourceOptions, WikimediaSource } from './sse-source.js';
 
@@ -165,7 +166,7 @@ describe('WikimediaSource against an event that never ends', () => {
       // Until the client hangs up; capped so a broken client fails the test instead of the machine.
       while (!res.destroyed && endlessBytesSent < 64 * limit) {
         endlessBytesSent += chunk.length;
-        if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+        if (!res.write(chunk)) await drainedOrClosed(res);
       }
     };
     const server = await rawSseServer([endless, sendAndStay(frame('good-4', 4))]);
@@ -196,7 +197,7 @@ describe('WikimediaSource against an event that never ends', () => {
       while (!res.destroyed && sent < 1_000_000) {
         const chunk = 'data: 0123456789\n'.repeat(256);
         sent += chunk.length;
-        if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+        if (!res.write(chunk)) await drainedOrClosed(res);
       }
     };
     const server = await rawSseServer([lines, sendAndStay(frame('good-2', 2))]);
