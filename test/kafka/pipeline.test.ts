@@ -78,6 +78,21 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
     expect(second.child.output()).toContain('memory store restored from checkpoint');
   });
 
+  it('stops cleanly on SIGTERM mid-stream (batches in flight between its threads) and restarts exact', async () => {
+    const kafka = await startTestKafka();
+    const { url } = await startReplay({ ratePerSec: 1_500 });
+    await startProducer(kafka, url, tempDataDir());
+    const dataDir = tempDataDir();
+    const first = await startConsumer(kafka, dataDir);
+    await statsReaching(first.port, first.child, Math.floor(EXPECTED.total / 2));
+    first.child.process.kill('SIGTERM');
+    expect(await first.child.exited).toBe(0);
+    expect(linesAtError(first.child)).toEqual([]);
+    const second = await startConsumer(kafka, dataDir);
+    await statsReaching(second.port, second.child, EXPECTED.total);
+    expectExact(await settledStats(second.port), EXPECTED);
+  });
+
   it('stays exact when the producer is SIGKILLed mid-stream and restarted (duplicates removed)', async () => {
     const kafka = await startTestKafka();
     const { replay, url } = await startReplay({ ratePerSec: 1_500 });
