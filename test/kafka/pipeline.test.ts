@@ -116,6 +116,21 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
     }
   });
 
+  it('stops the producer cleanly on SIGTERM mid-stream (events read but not sent flushed) and resumes exact', async () => {
+    const kafka = await startTestKafka();
+    const { url } = await startReplay({ ratePerSec: 1_500 });
+    const producerDir = tempDataDir();
+    const first = await startProducer(kafka, url, producerDir);
+    const consumer = await startConsumer(kafka, tempDataDir());
+    await statsReaching(consumer.port, consumer.child, Math.floor(EXPECTED.total / 2));
+    first.process.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(linesAtError(first)).toEqual([]);
+    await startProducer(kafka, url, producerDir);
+    await statsReaching(consumer.port, consumer.child, EXPECTED.total);
+    expectExact(await settledStats(consumer.port), EXPECTED);
+  });
+
   it('splits partitions between two consumers of one group and rebalances when one leaves', async () => {
     const kafka = await startTestKafka();
     const a = await startConsumer(kafka, tempDataDir());
