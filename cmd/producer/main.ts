@@ -27,10 +27,12 @@ runMain(async () => {
   producer.on(producer.events.DISCONNECT, () => {
     connected = false;
   });
-  const pipeline = new ProducerPipeline(config, producer, log, metrics, undefined, {
-    onFatal: (err) => {
-      log.fatal({ err }, 'the stream reader died; exiting so the orchestrator restarts us');
-      process.exit(1);
+  const pipeline = new ProducerPipeline(config, producer, log, metrics, {
+    sourceThread: {
+      onFatal: (err) => {
+        log.fatal({ err }, 'the stream reader died; exiting so the orchestrator restarts us');
+        process.exit(1);
+      },
     },
   });
   metrics.bindCheckpoint(pipeline.checkpoint);

@@ -11,7 +11,7 @@ import {
 import { partitionId, type StatsStore } from '../store/stats-store.js';
 import { Backoff } from '../wikimedia/backoff.js';
 import type { RejectReason } from '../wikimedia/event-schema.js';
-import { type ParsedRecords, parseRecords } from './parse-records.js';
+import { type ParsedRecords, type ParseOptions, parseRecords } from './parse-records.js';
 
 /** A record as fetched: its offset, raw value and (for dead letters) headers. */
 export interface ConsumedRecord {
@@ -78,13 +78,8 @@ export class BatchProcessor {
   constructor(
     private readonly store: StatsStore,
     private readonly deadLetters: DeadLetterSink,
-    private readonly options: {
-      maxEventBytes: number;
-      /** Records of this topic are dead letters: each counts as one `rejected`, once. */
-      dlqTopic: string;
-      retryMinMs: number;
-      retryMaxMs: number;
-    },
+    /** Records of `dlqTopic` are dead letters: each counts as one `rejected`, once. */
+    private readonly options: ParseOptions & { retryMinMs: number; retryMaxMs: number },
     private readonly log: Logger,
     private readonly metrics?: Metrics,
   ) {}

@@ -2,7 +2,7 @@ import type { Batch } from 'kafkajs';
 import type { OffsetRecord } from '../stats/batch-plan.js';
 import type { RecentChange, RejectReason } from '../wikimedia/event-schema.js';
 import type { ConsumedRecord, DeadLetter, ParsedBatch } from './batch-processor.js';
-import { parseRecords } from './parse-records.js';
+import { type ParseOptions, parseRecords } from './parse-records.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -57,11 +57,6 @@ interface TransferredLetter {
   readonly detail: string;
   readonly eventId?: string;
   readonly end: number;
-}
-
-export interface ParseOptions {
-  readonly maxEventBytes: number;
-  readonly dlqTopic: string;
 }
 
 type Stamp = { readonly generation: number; readonly seeks: number };
@@ -153,9 +148,9 @@ function packParsed(batch: Batch, stamp: Stamp, options: ParseOptions) {
 
 /** The batch as `BatchProcessor.processParsed` takes it (a raw one parsed here, on the main thread). */
 export function unpackBatch(packed: TransferredBatch, options: ParseOptions): ParsedBatch {
-  const bounds = { lastOffset: packed.lastOffset, highWatermark: packed.highWatermark };
+  const logBounds = { lastOffset: packed.lastOffset, highWatermark: packed.highWatermark };
   const partition = { topic: packed.topic, partition: packed.partition };
-  if (packed.form === 'raw') return { ...parseRecords(partition, rawRecords(packed), options), ...bounds };
+  if (packed.form === 'raw') return { ...parseRecords(partition, rawRecords(packed), options), ...logBounds };
   const events = JSON.parse(packed.events) as (EncodedEvent | null)[];
   const records: OffsetRecord[] = new Array(packed.offsets.length);
   for (let i = 0; i < records.length; i++) {
@@ -184,7 +179,7 @@ export function unpackBatch(packed: TransferredBatch, options: ParseOptions): Pa
       ...(l.eventId === undefined ? {} : { eventId: l.eventId }),
     };
   });
-  return { records, letters, ...bounds };
+  return { records, letters, ...logBounds };
 }
 
 /** A raw batch's records; values are views into the one transferred buffer. */

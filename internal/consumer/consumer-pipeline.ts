@@ -9,9 +9,10 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { PartitionKey } from '../stats/batch-plan.js';
 import { partitionId, type StatsStore } from '../store/stats-store.js';
 import { BatchProcessor } from './batch-processor.js';
-import { type ParseOptions, type TransferredBatch, unpackBatch } from './batch-transfer.js';
+import { type TransferredBatch, unpackBatch } from './batch-transfer.js';
 import type { FetchThreadData, FromFetchThread, ToFetchThread } from './fetch-thread-protocol.js';
 import { KafkaDeadLetters } from './kafka-dead-letters.js';
+import { type ParseOptions, parseOptionsOf } from './parse-records.js';
 
 export interface ConsumerHooks {
   /** After each applied batch (the memory store marks its checkpoint dirty). */
@@ -63,18 +64,13 @@ export class ConsumerPipeline {
     private readonly metrics?: Metrics,
   ) {
     this.log = log.child({ component: 'consumer' });
-    this.parseOptions = { maxEventBytes: config.source.maxEventBytes, dlqTopic: config.kafka.dlqTopic };
+    this.parseOptions = parseOptionsOf(config);
     this.dlqProducer = createIdempotentProducer(kafka);
     this.deadLetters = new KafkaDeadLetters(this.dlqProducer, config.kafka.dlqTopic, this.log, metrics);
     this.processor = new BatchProcessor(
       store,
       this.deadLetters,
-      {
-        maxEventBytes: config.source.maxEventBytes,
-        dlqTopic: config.kafka.dlqTopic,
-        retryMinMs: 200,
-        retryMaxMs: 10_000,
-      },
+      { ...this.parseOptions, retryMinMs: 200, retryMaxMs: 10_000 },
       this.log,
       metrics,
     );

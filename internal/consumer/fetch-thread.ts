@@ -10,9 +10,9 @@
 // this thread holds at most MAX_IN_FLIGHT batches of a partition the main thread has not finished.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
-import type { Config } from '../config/config.js';
 import { createKafka } from '../kafka/kafka-client.js';
 import { createLogger } from '../log/logger.js';
+import { partitionId } from '../store/stats-store.js';
 import { packBatch, type TransferredBatch } from './batch-transfer.js';
 import {
   consumerOptions,
@@ -21,6 +21,7 @@ import {
   MAX_IN_FLIGHT,
   type ToFetchThread,
 } from './fetch-thread-protocol.js';
+import { parseOptionsOf } from './parse-records.js';
 
 /** kafkajs restarts a crashed consumer forever if allowed; we allow this many per window. */
 const MAX_RESTARTS = 10;
@@ -36,23 +37,19 @@ const log = createLogger({
 }).child({ component: 'consumer', thread: 'fetch' });
 const post = (message: FromFetchThread, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
-const parseOptions = { maxEventBytes: config.source.maxEventBytes, dlqTopic: config.kafka.dlqTopic };
+const parseOptions = parseOptionsOf(config);
 let restarts: number[] = [];
 let generation = 0;
 const seeks = new Map<string, number>();
 /** Batches handed over and not yet finished by the main thread, by partition; and who waits for room. */
 const inFlight = new Map<string, number>();
 const waiting = new Map<string, () => void>();
-/** Batches handed over and not finished, all partitions: the main thread's backlog. */
-let unfinished = 0;
-/** A backlog from which this thread parses the batches it hands over (see chooseForm). */
+/** A backlog (unfinished batches, all partitions) from which this thread parses what it hands over. */
 const MAIN_BACKLOG = 2;
 /** Commits run one after another, and all of them before the consumer stops. */
 let commits: Promise<void> = Promise.resolve();
 
-const keyOf = (topic: string, partition: number) => `${topic}:${partition}`;
-
-const kafka = createKafka(config as Config, log);
+const kafka = createKafka(config, log);
 const consumer: Consumer = kafka.consumer({
   ...consumerOptions(config),
   retry: { restartOnFailure: async (err) => allowRestart(err) },
@@ -61,9 +58,8 @@ const consumer: Consumer = kafka.consumer({
 port.on('message', (message: ToFetchThread) => {
   switch (message.type) {
     case 'done': {
-      unfinished = Math.max(0, unfinished - 1);
       if (message.generation !== generation) return; // counted before the last join cleared it
-      const key = keyOf(message.topic, message.partition);
+      const key = partitionId(message);
       inFlight.set(key, (inFlight.get(key) ?? 1) - 1);
       waiting.get(key)?.();
       return;
@@ -72,7 +68,7 @@ port.on('message', (message: ToFetchThread) => {
       commits = commits.then(() => commit(message.topic, message.partition, message.offset));
       return;
     case 'seek': {
-      const key = keyOf(message.topic, message.partition);
+      const key = partitionId(message);
       seeks.set(key, (seeks.get(key) ?? 0) + 1);
       consumer.seek({ topic: message.topic, partition: message.partition, offset: String(message.offset) });
       return;
@@ -110,7 +106,7 @@ async function start(): Promise<void> {
 async function handOver(payload: EachBatchPayload): Promise<void> {
   const { batch, isRunning, isStale, heartbeat, resolveOffset } = payload;
   if (!isRunning() || isStale() || batch.isEmpty()) return;
-  const key = keyOf(batch.topic, batch.partition);
+  const key = partitionId(batch);
   while ((inFlight.get(key) ?? 0) >= MAX_IN_FLIGHT) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 1_000);
@@ -127,7 +123,6 @@ async function handOver(payload: EachBatchPayload): Promise<void> {
   inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
   resolveOffset(batch.lastOffset());
   const form = chooseForm();
-  unfinished++;
   // Packed in a later turn, so kafkajs sends the next fetch first and the parsing of this batch
   // overlaps the broker's answer (the batches of one partition keep their order: FIFO).
   setImmediate(() => {
@@ -141,7 +136,9 @@ async function handOver(payload: EachBatchPayload): Promise<void> {
  * copies, and kafkajs fetches again sooner), this thread when the main thread has a backlog.
  */
 function chooseForm(): TransferredBatch['form'] {
-  return unfinished >= MAIN_BACKLOG ? 'parsed' : 'raw';
+  let unfinished = 0;
+  for (const n of inFlight.values()) unfinished += n;
+  return unfinished > MAIN_BACKLOG ? 'parsed' : 'raw';
 }
 
 async function commit(topic: string, partition: number, offset: number): Promise<void> {

@@ -1,3 +1,4 @@
+import type { Config } from '../config/config.js';
 import type { OffsetRecord, PartitionKey } from '../stats/batch-plan.js';
 import { parseRecentChange } from '../wikimedia/event-schema.js';
 import type { ConsumedRecord, DeadLetter } from './batch-processor.js';
@@ -6,6 +7,16 @@ import type { ConsumedRecord, DeadLetter } from './batch-processor.js';
 export interface ParsedRecords {
   readonly records: readonly OffsetRecord[];
   readonly letters: readonly DeadLetter[];
+}
+
+/** What parsing needs to know: the size bound, and which topic holds dead letters. */
+export interface ParseOptions {
+  readonly maxEventBytes: number;
+  readonly dlqTopic: string;
+}
+
+export function parseOptionsOf(config: Config): ParseOptions {
+  return { maxEventBytes: config.source.maxEventBytes, dlqTopic: config.kafka.dlqTopic };
 }
 
 /**
@@ -17,7 +28,7 @@ export interface ParsedRecords {
 export function parseRecords(
   partition: PartitionKey,
   records: readonly ConsumedRecord[],
-  options: { readonly maxEventBytes: number; readonly dlqTopic: string },
+  options: ParseOptions,
 ): ParsedRecords {
   const out: OffsetRecord[] = [];
   const letters: DeadLetter[] = [];

@@ -47,7 +47,7 @@ async function start(stuckPauseMs: number) {
   const held = heldProducer();
   const metrics = createMetrics({ defaultMetrics: false });
   const { log, lines } = capturingLogger();
-  const pipeline = new ProducerPipeline(config, held.producer, log, metrics, stuckPauseMs);
+  const pipeline = new ProducerPipeline(config, held.producer, log, metrics, { stuckPauseMs });
   await pipeline.start();
   cleanups.push(async () => {
     held.release();

@@ -45,16 +45,22 @@ export class ProducerPipeline {
   private readonly log: Logger;
   private pausedAt = 0;
   private stuckTimer: NodeJS.Timeout | undefined;
+  private readonly stuckPauseMs: number;
 
   constructor(
     private readonly config: Config,
     producer: Producer,
     log: Logger,
     private readonly metrics?: Metrics,
-    private readonly stuckPauseMs = STUCK_PAUSE_MS,
-    /** Read the stream on a thread of its own (what `cmd/producer` does); `onFatal` if it dies. */
-    sourceThread?: { onFatal(err: Error): void },
+    options: {
+      /** A pause longer than this is a warning (tests shorten it). */
+      stuckPauseMs?: number;
+      /** Read the stream on a thread of its own (what `cmd/producer` does); `onFatal` if it dies. */
+      sourceThread?: { onFatal(err: Error): void };
+    } = {},
   ) {
+    this.stuckPauseMs = options.stuckPauseMs ?? STUCK_PAUSE_MS;
+    const { sourceThread } = options;
     this.log = log.child({ component: 'producer' });
     this.checkpoint = new CheckpointFile(join(config.dataDir, 'producer-cursor.json'), this.log);
     this.events = new EventProducer(

@@ -1,12 +1,12 @@
 // The producer's source thread (a worker_thread started by ThreadedSource): reads and validates
-// the Wikimedia stream (the same InProcessSource, SSE client and schema as in one thread) and
+// the Wikimedia stream (the same SSE client and schema as in one thread) and
 // hands the events to the main thread in order, one message per turn of its event loop. The
 // cursor it resumes from is the last event it handed over, as ProducerPipeline's is the last it
 // queued: every event handed over is queued there, in order.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../log/logger.js';
-import { InProcessSource } from './producer-source.js';
+import { WikimediaSource } from '../wikimedia/sse-source.js';
 import type {
   FromSourceThread,
   HandedOver,
@@ -70,11 +70,11 @@ function flush(): void {
   );
 }
 
-const source = new InProcessSource(
+const source = new WikimediaSource(
   data.options,
   {
-    onEvent: (eventId, raw, sseId) => {
-      texts.push(eventId as string, raw as string); // strings here: InProcessSource hands over text
+    onEvent: (event, raw, sseId) => {
+      texts.push(event.meta.id, raw);
       handOver(['event', sseId], sseId);
     },
     onInvalid: (rejected, raw, sseId) => handOver(['invalid', rejected, raw, sseId], sseId),
@@ -105,11 +105,10 @@ port.on('message', (message: ToSourceThread) => {
       resumeIfRoom();
       return;
     case 'stop':
-      void source.stop().then(() => {
-        flush();
-        post({ type: 'stopped', counters: { ...source.counters } });
-        port.close();
-      });
+      source.stop();
+      flush();
+      post({ type: 'stopped', counters: { ...source.counters } });
+      port.close();
       return;
   }
 });

@@ -44,11 +44,6 @@ export const ALL_TIME_KINDS: readonly CountKind[] = (Object.keys(COUNT_KINDS) as
   (k) => k !== 'page',
 );
 
-/** The kinds each window bucket keeps: the sums (times are answered from all-time counts). */
-export const WINDOW_KINDS: readonly CountKind[] = (Object.keys(COUNT_KINDS) as CountKind[]).filter(
-  (k) => COUNT_KINDS[k] === 'sum',
-);
-
 export function isCountKind(value: string): value is CountKind {
   return Object.hasOwn(COUNT_KINDS, value);
 }
@@ -350,7 +345,8 @@ export class Counts implements CountsLike {
   }
 
   /**
-   * Counts one event into the kinds of `scope` (ALL_TIME_KINDS or WINDOW_KINDS). `timeMs` is its `meta.dt`, or
+   * Counts one event into the kinds of `scope`: all-time, every kind but pages (ALL_TIME_KINDS);
+   * a window bucket, the sums (times are answered from all-time counts). `timeMs` is its `meta.dt`, or
    * undefined when it cannot be trusted (unparsable, or stamped in the future): times are then
    * left alone, so one bad clock cannot pin "last seen" for good.
    *
