@@ -13,23 +13,27 @@ export interface Bytes {
 /** Bytes of each key of a ranking, in the ranking's order. */
 export type BytesEntries = ReadonlyArray<readonly [string, Bytes]>;
 
-/** What `/stats` shows. */
-export interface StatsView {
+/** The rankings and totals `/stats` shows, all time or over a window. */
+interface RankedCounts {
   readonly total: number;
-  readonly rejected: number;
   readonly byDomain: Entries;
   readonly byUser: Entries;
   readonly byType: Entries;
   readonly bots: { readonly bot: number; readonly human: number };
   readonly distinctDomains: number;
   readonly distinctUsers: number;
-  /** ISO time of the newest event counted, or null before the first. */
-  readonly lastEventAt: string | null;
   readonly bytes: Bytes;
   /** Same keys and order as `byDomain`. */
   readonly bytesByDomain: BytesEntries;
   /** Same keys and order as `byUser`. */
   readonly bytesByUser: BytesEntries;
+}
+
+/** What `/stats` shows. */
+export interface StatsView extends RankedCounts {
+  readonly rejected: number;
+  /** ISO time of the newest event counted, or null before the first. */
+  readonly lastEventAt: string | null;
 }
 
 /** The span a window covers; `from`/`to` null before the first event. */
@@ -49,18 +53,8 @@ export interface BucketTotal {
 }
 
 /** Counts over the last N minutes of event time, ending with the newest event's minute. */
-export interface WindowCounts extends WindowSpan {
-  readonly total: number;
-  readonly byDomain: Entries;
-  readonly byUser: Entries;
-  readonly byType: Entries;
-  readonly bots: { readonly bot: number; readonly human: number };
-  readonly distinctDomains: number;
-  readonly distinctUsers: number;
+export interface WindowCounts extends WindowSpan, RankedCounts {
   readonly perMinute: readonly BucketTotal[];
-  readonly bytes: Bytes;
-  readonly bytesByDomain: BytesEntries;
-  readonly bytesByUser: BytesEntries;
 }
 
 /**
