@@ -20,7 +20,7 @@ import {
   statsTotal,
   writeEventsFile,
 } from './kafka-setup.js';
-import { cpuSeconds, dist, spawnNode, stop, type Watched } from './processes.js';
+import { cpuSeconds, dist, spawnNode, startArgs, stop, type Watched } from './processes.js';
 import { fmt, median, percentile, replayArgs, SHARED_EVENTS_DIR } from './support.js';
 
 const EVENTS = Number(process.env.BENCH_KAFKA_EVENTS ?? 200_000);
@@ -107,7 +107,7 @@ function replayServer(count: number): Watched {
 /** `cmd/consumer` (memory store) on `topic`, with the HTTP port it bound. */
 async function startOurConsumer(ctx: Ctx, topic: string): Promise<{ consumer: Watched; port: number }> {
   const consumer = spawnNode(
-    [dist('consumer')],
+    startArgs('consumer'),
     consumerEnv(ctx.broker.address, topic, mkdtempSync(join(ctx.dir, 'consumer-'))),
   );
   const port = Number((await consumer.line(/"port":(\d+).*HTTP running/)).match[1]);
@@ -116,7 +116,7 @@ async function startOurConsumer(ctx: Ctx, topic: string): Promise<{ consumer: Wa
 
 /** `cmd/producer` reading the replay server at `url` into `topic`. */
 function spawnOurProducer(ctx: Ctx, topic: string, url: string): Watched {
-  return spawnNode([dist('producer')], {
+  return spawnNode(startArgs('producer'), {
     ...binaryEnv(ctx.broker.address, topic, mkdtempSync(join(ctx.dir, 'producer-'))),
     WIKIPEDIA_STREAM_URL: url,
   });
@@ -238,7 +238,7 @@ async function untilCounted(port: number, started?: (done: number) => void): Pro
 async function ourConsumer(ctx: Ctx, topic: string, group: string): Promise<Run> {
   const data = mkdtempSync(join(ctx.dir, 'consumer-'));
   const consumer = spawnNode(
-    [dist('consumer')],
+    startArgs('consumer'),
     { ...consumerEnv(ctx.broker.address, topic, data), KAFKA_GROUP_ID: group },
     // e.g. BENCH_CONSUMER_FLAGS=--max-semi-space-size=64 to try V8 settings on the binary.
     process.env.BENCH_CONSUMER_FLAGS ? process.env.BENCH_CONSUMER_FLAGS.split(' ') : [],

@@ -81,3 +81,18 @@ export function cpuSeconds(pid: number | undefined): number {
 }
 
 export const dist = (entry: string) => join('dist', 'cmd', entry, 'main.js');
+
+/**
+ * A binary as `npm run start:<name>` runs it (and the image's CMD, see the deploy tests): its node
+ * flags and entry, read from package.json, so a bench measures the binary as users start it.
+ */
+export function startArgs(name: 'producer' | 'consumer'): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const [node, ...args] = (scripts[`start:${name}`] ?? '').split(' ');
+  if (node !== 'node' || args.at(-1) !== dist(name)) {
+    throw new Error(`package.json start:${name} must be "node [flags] ${dist(name)}"`);
+  }
+  return args;
+}

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { profileMarkdown, summariseProfile } from './cpu-profile.js';
 import { consumerEnv, createTopic, startBroker, statsTotal, writeEventsFile } from './kafka-setup.js';
-import { dist, spawnNode, stop } from './processes.js';
+import { spawnNode, startArgs, stop } from './processes.js';
 
 const EVENTS = Number(process.argv[2] ?? 200_000);
 const dir = mkdtempSync(join(tmpdir(), 'wikistream-profile-'));
@@ -20,7 +20,7 @@ try {
   await producer.line(/done/);
   await stop(producer); // it stays until SIGTERM (for the kafka bench's CPU reading): a hang otherwise
   const profDir = join(dir, 'prof');
-  const consumer = spawnNode([dist('consumer')], consumerEnv(broker.address, topic, dir), [
+  const consumer = spawnNode(startArgs('consumer'), consumerEnv(broker.address, topic, dir), [
     '--cpu-prof',
     `--cpu-prof-dir=${profDir}`,
   ]);

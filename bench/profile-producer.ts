@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { profileMarkdown, summariseProfile } from './cpu-profile.js';
 import { admin, binaryEnv, createTopic, startBroker } from './kafka-setup.js';
-import { dist, spawnNode, stop } from './processes.js';
+import { dist, spawnNode, startArgs, stop } from './processes.js';
 import { replayArgs } from './support.js';
 
 const EVENTS = Number(process.argv[2] ?? 200_000);
@@ -21,7 +21,7 @@ try {
   const profDir = join(dir, 'prof');
   const start = performance.now();
   const producer = spawnNode(
-    [dist('producer')],
+    startArgs('producer'),
     { ...binaryEnv(broker.address, topic, dir), WIKIPEDIA_STREAM_URL: url },
     ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
   );

@@ -40,6 +40,7 @@ import {
 const require = createRequire(import.meta.url);
 const repo = (path: string) => join(REPO_ROOT, path);
 const read = (path: string) => readFileSync(repo(path), 'utf8');
+const packageJson = () => JSON.parse(read('package.json')) as { scripts: Record<string, string> };
 
 const DOCKERFILES = ['Dockerfile.producer', 'Dockerfile.consumer'] as const;
 const COMPOSE_FILES = ['docker-compose.yml', 'deploy/compose.replay.yml'] as const;
@@ -488,11 +489,12 @@ describe('Dockerfile.producer and Dockerfile.consumer', () => {
       expect(last('HEALTHCHECK')).toMatch(
         /CMD wget -q -O \/dev\/null "http:\/\/127\.0\.0\.1:\$\{\w+\}\/healthz"/,
       );
+      // The image starts the binary exactly as `npm run start:<binary>` does (node flags included).
+      const binary = file === 'Dockerfile.producer' ? 'producer' : 'consumer';
+      const script = packageJson().scripts[`start:${binary}`] ?? '';
       const cmd = execForm(last('CMD') ?? '');
-      expect(cmd).toEqual([
-        'node',
-        `dist/cmd/${file === 'Dockerfile.producer' ? 'producer' : 'consumer'}/main.js`,
-      ]);
+      expect(cmd).toEqual(script.split(' '));
+      expect(cmd.at(-1)).toBe(`dist/cmd/${binary}/main.js`);
     },
   );
 
