@@ -1,5 +1,6 @@
 import type { RecentChange } from '../wikimedia/event-schema.js';
 import { Counts } from './counts.js';
+import { eventTimeMs } from './event-time.js';
 import { isTrustedTime, MinuteCounts, minuteOf } from './minute-buckets.js';
 
 /**
@@ -28,7 +29,7 @@ export class StatsDelta extends Counts {
   }
 
   add(event: RecentChange): void {
-    const ms = Date.parse(event.meta.dt);
+    const ms = eventTimeMs(event.meta.dt);
     const trusted = isTrustedTime(ms, this.nowMs);
     this.addEvent(event, 'all-time', trusted ? ms : undefined);
     if (!trusted) return;
