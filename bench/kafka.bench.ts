@@ -20,7 +20,16 @@ import {
   statsTotal,
   writeEventsFile,
 } from './kafka-setup.js';
-import { cpuSeconds, dist, spawnNode, startArgs, stop, type Watched } from './processes.js';
+import {
+  cpuSeconds,
+  dist,
+  spawnNode,
+  startArgs,
+  stop,
+  type ThreadKind,
+  threadCpuSeconds,
+  type Watched,
+} from './processes.js';
 import { fmt, median, percentile, replayArgs, SHARED_EVENTS_DIR } from './support.js';
 
 const EVENTS = Number(process.env.BENCH_KAFKA_EVENTS ?? 200_000);
@@ -33,9 +42,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 interface Run {
   rate: number;
   cpu: number;
+  /** `cpu` by kind of thread (see threadCpuSeconds). */
+  threads: Partial<Record<ThreadKind, number>>;
   brokerCpu: number;
   seconds: number;
 }
+
+const THREAD_KINDS: readonly ThreadKind[] = ['main', 'worker', 'gc', 'libuv', 'other'];
 
 interface Ctx {
   broker: BenchBroker;
@@ -57,17 +70,30 @@ async function measured(
   let cpu0 = 0;
   let broker0 = 0;
   let doneAtStart = 0;
+  let threads0: Partial<Record<ThreadKind, number>> = {};
   const cpuNow = () => watched().reduce((sum, w) => sum + cpuSeconds(w?.child.pid), 0);
+  const threadsNow = () => {
+    const sum: Partial<Record<ThreadKind, number>> = {};
+    for (const w of watched()) {
+      for (const [kind, s] of Object.entries(threadCpuSeconds(w?.child.pid)) as [ThreadKind, number][]) {
+        sum[kind] = (sum[kind] ?? 0) + s;
+      }
+    }
+    return sum;
+  };
   await body((done = 0) => {
     doneAtStart = done;
     start = performance.now();
     cpu0 = cpuNow();
+    threads0 = threadsNow();
     broker0 = cpuSeconds(ctx.broker.watched?.child.pid);
   });
   const seconds = (performance.now() - start) / 1000;
+  const threads1 = threadsNow();
   return {
     rate: (EVENTS - doneAtStart) / seconds,
     cpu: cpuNow() - cpu0,
+    threads: Object.fromEntries(THREAD_KINDS.map((k) => [k, (threads1[k] ?? 0) - (threads0[k] ?? 0)])),
     brokerCpu: cpuSeconds(ctx.broker.watched?.child.pid) - broker0,
     seconds,
   };
@@ -449,9 +475,17 @@ function report(broker: BenchBroker, runs: Map<Measure, Run[]>, latency: number[
   };
   const row = (what: string, m: Measure, vs?: [Measure, Measure]) =>
     `| ${what} | ${cell(m)} | ${list(m)} | ${vs ? ratio(...vs) : ''} | ${cpu(m, 'cpu')} | ${vs ? cpuRatio(...vs) : ''} | ${cpu(m, 'brokerCpu')} | ${brokerBusy(m)} |`;
+  /** Median CPU s per 100k events of one kind of thread (the processes the measure watches). */
+  const threadRow = (what: string, m: Measure) => {
+    const r = runs.get(m) ?? [];
+    if (r.length === 0) return '';
+    const of = (k: ThreadKind) => median(r.map((x) => ((x.threads[k] ?? 0) / EVENTS) * 100_000)).toFixed(2);
+    return `| ${what} | ${THREAD_KINDS.map(of).join(' | ')} |\n`;
+  };
   const p = (x: number) => (latency.length ? `${percentile(latency, x).toFixed(0)} ms` : '-');
   return `Broker: ${broker.name}, ${6} partitions, in its own process on loopback. Every side is its own
-process: the built binaries (\`node dist/cmd/...\`, \`LOG_LEVEL=info\`, \`STORAGE=memory\`), the replay server
+process: the built binaries as \`npm run start:producer\` / \`start:consumer\` run them (node flags included, read from
+package.json; \`LOG_LEVEL=info\`, \`STORAGE=memory\`), the replay server
 (\`dist/cmd/replay\`, rate 0), and the bare kafkajs baselines (\`bench/bare/*.ts\`). Events: ${fmt(EVENTS)}, the 4,122
 recorded ones then copies with fresh \`meta.id\`s (~1.2 KB each). ${RUNS} rounds, each running every measure
 once, ours and bare back to back (order alternating by round); medians, and the median of the
@@ -474,6 +508,13 @@ ${row('catch-up of a backlog, ours: replay (N waiting) -> producer -> consumer, 
 Catch-up rows are N over the time from starting the producer to the last event counted (both sides
 running at once, so they share the two cores with the broker).
 
+The same CPU by thread (\`/proc/PID/task\`, median CPU s per 100,000 events): the JS main thread, our
+worker thread (the consumer's fetch thread, the producer's source thread), V8's GC helpers
+(\`V8Worker\`: parallel scavenges, concurrent marking), libuv's pool (zlib), anything else.
+
+| process | main | worker | GC helpers | libuv (zlib) | other |
+|---|---:|---:|---:|---:|---:|
+${threadRow('bare kafkajs producer', 'bareProducer')}${threadRow('`cmd/producer`', 'ourProducer')}${threadRow('bare kafkajs consumer', 'bareConsumer')}${threadRow('`cmd/consumer`', 'ourConsumer')}
 End to end at 100 events/s through the binaries (replay server with \`meta.dt\` set at sending -> producer ->
 broker -> consumer -> \`/stats\`, polled every 5 ms; a sample is the age of the newest event when \`/stats\` first
 shows it; ${latency.length} samples over ${LATENCY_SECONDS} s after a 3 s warm-up):

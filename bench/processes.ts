@@ -1,7 +1,7 @@
 // Processes a benchmark runs as users run them: the built binaries (`dist/`), the bare kafkajs
 // baselines, the broker. Each is its own OS process on loopback; the bench process only watches.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './support.js';
 
@@ -78,6 +78,45 @@ export function cpuSeconds(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+/** What a Node process's threads do, by their OS thread names (`/proc/PID/task/TID/comm`). */
+export type ThreadKind = 'main' | 'worker' | 'gc' | 'libuv' | 'other';
+
+/**
+ * CPU seconds so far of each kind of thread of a process: the JS main thread, worker_threads
+ * (`WorkerThread`), V8's helper threads (`V8Worker`: parallel scavenges, concurrent marking), and
+ * libuv's pool (`libuv-worker`: zlib, fs). Empty where there is no such process.
+ */
+export function threadCpuSeconds(pid: number | undefined): Partial<Record<ThreadKind, number>> {
+  const out: Partial<Record<ThreadKind, number>> = {};
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const kind: ThreadKind =
+        tid === String(pid)
+          ? 'main'
+          : name.startsWith('WorkerThread')
+            ? 'worker'
+            : name.startsWith('V8Worker')
+              ? 'gc'
+              : name.startsWith('libuv-worker')
+                ? 'libuv'
+                : 'other';
+      out[kind] = (out[kind] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // the thread ended between listing and reading: its time is gone with it
+    }
+  }
+  return out;
 }
 
 export const dist = (entry: string) => join('dist', 'cmd', entry, 'main.js');
