@@ -59,6 +59,16 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
     expectExact(body, EXPECTED);
     expect(body.rejected).toBe(0);
     for (const child of [producer, consumer.child]) expect(linesAtError(child)).toEqual([]);
+    // Each record is the payload as sent, byte for byte (canaries are not produced; duplicates
+    // are, for the consumer to drop), keyed by its meta.id, with no headers.
+    const produced = TEST_EVENTS.filter((line) => !line.includes('"domain":"canary"'));
+    expect(produced.length).toBeLessThan(EVENTS_SENT);
+    const records = await readTopic(kafka, kafka.topic, produced.length);
+    expect(records.map((r) => r.value).sort()).toEqual(produced.sort());
+    for (const r of records) {
+      expect(r.key).toBe((JSON.parse(r.value) as { meta: { id: string } }).meta.id);
+      expect(r.headers).toEqual({});
+    }
   });
 
   it('stays exact when the consumer is SIGKILLed mid-stream and restarted', async () => {

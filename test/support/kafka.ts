@@ -44,15 +44,22 @@ export async function startTestKafka(): Promise<TestKafka> {
   };
 }
 
+interface ReadRecord {
+  key: string | undefined;
+  value: string;
+  headers: Record<string, string>;
+  partition: number;
+}
+
 /** Reads every record of a topic from the start until `count` arrived (or the deadline passes). */
 export async function readTopic(
   kafka: TestKafka,
   topic: string,
   count: number,
   timeoutMs = 20_000,
-): Promise<Array<{ value: string; headers: Record<string, string>; partition: number }>> {
+): Promise<ReadRecord[]> {
   const consumer = kafka.client.consumer({ groupId: `reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
-  const out: Array<{ value: string; headers: Record<string, string>; partition: number }> = [];
+  const out: ReadRecord[] = [];
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -64,7 +71,12 @@ export async function readTopic(
       eachMessage: async ({ message, partition }) => {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
-        out.push({ value: message.value?.toString() ?? '', headers, partition });
+        out.push({
+          key: message.key?.toString(),
+          value: message.value?.toString() ?? '',
+          headers,
+          partition,
+        });
         if (out.length >= count) done();
       },
     });
