@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { SHARED_EVENTS_DIR } from '../../test/support/paths.js';
 import { readRecordedEvents } from '../replay/recorded-events.js';
-import { isCanary, parseRecentChange, recentChangeSchema, validRecentChange } from './event-schema.js';
+import {
+  isCanary,
+  MAX_KEY_CHARS,
+  parseRecentChange,
+  recentChangeSchema,
+  validRecentChange,
+} from './event-schema.js';
 
 const valid = {
   meta: {
@@ -84,6 +90,24 @@ describe('parseRecentChange', () => {
     expect(result.ok === false && result.id).toBe('a1');
   });
 
+  it.each(['user', 'title', 'type'])(
+    'rejects a %s longer than MAX_KEY_CHARS (a key no store could keep), naming the field',
+    (field) => {
+      const at = parseRecentChange(JSON.stringify({ ...valid, [field]: 'é'.repeat(MAX_KEY_CHARS) }), 1e6);
+      expect(at.ok).toBe(true);
+      const over = parseRecentChange(
+        JSON.stringify({ ...valid, [field]: 'x'.repeat(MAX_KEY_CHARS + 1) }),
+        1e6,
+      );
+      expect(over).toEqual({
+        ok: false,
+        reason: 'schema',
+        detail: `${field}: longer than ${MAX_KEY_CHARS} characters`,
+        id: 'a1',
+      });
+    },
+  );
+
   it('recognises canaries by domain', () => {
     const result = parseRecentChange(
       JSON.stringify({ ...valid, meta: { ...valid.meta, domain: 'canary' } }),
@@ -119,6 +143,7 @@ describe('validRecentChange (the compiled schema every record goes through)', ()
     'EN.Wikipedia.ORG',
     'x'.repeat(201),
     'x'.repeat(501),
+    'x'.repeat(1_001),
     '2026-05-05T11:17:40.795+02:00',
     '2026-05-05',
     0,

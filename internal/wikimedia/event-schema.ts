@@ -5,7 +5,8 @@ import { z } from 'zod';
  * (meta.id, meta.dt, meta.domain); the rest is typed but tolerant (`.catch(undefined)`: a wrong
  * type drops that field, not the event), except `bot`, which decides the bots/humans split: a
  * non-boolean there (`"true"`) is a schema error, rejected and dead-lettered, rather than an
- * edit silently counted as a human's. `meta.domain` is a DNS name, so case-insensitive: it is
+ * edit silently counted as a human's; and a user, title or type longer than MAX_KEY_CHARS is
+ * rejected too (see there). `meta.domain` is a DNS name, so case-insensitive: it is
  * counted in lower case (`EN.Wikipedia.org` is `en.wikipedia.org`).
  *
  * Unknown fields are kept by never re-serialising: the producer forwards the raw payload Wikimedia
@@ -23,6 +24,17 @@ import { z } from 'zod';
 const MAX_PAGE_BYTES = 2 ** 31;
 
 const tolerant = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
+
+/**
+ * Longest user name, page title and change type an event may carry: each is a key of the counts
+ * (the Cassandra store keeps keys as clustering values, 64 KiB at most, and a too-long key there
+ * would fail every retry of its batch). MediaWiki's own limits are far lower ($wgMaxNameChars 255,
+ * titles 255 bytes plus a namespace prefix), so a longer one is not a Wikimedia event: it is a
+ * schema error (dead-lettered with a reason), not a field to drop, which would count the event
+ * under no user.
+ */
+export const MAX_KEY_CHARS = 1_000;
+const KEYED_FIELDS = ['type', 'user', 'title'] as const;
 
 export const recentChangeSchema = z.object({
   meta: z.object({
@@ -43,6 +55,13 @@ export const recentChangeSchema = z.object({
       new: tolerant(z.number().int().min(0).max(MAX_PAGE_BYTES)),
     }),
   ),
+}).superRefine((event, ctx) => {
+  for (const field of KEYED_FIELDS) {
+    const value = event[field];
+    if (value !== undefined && value.length > MAX_KEY_CHARS) {
+      ctx.addIssue({ code: 'custom', path: [field], message: `longer than ${MAX_KEY_CHARS} characters` });
+    }
+  }
 });
 
 export type RecentChange = z.output<typeof recentChangeSchema>;
