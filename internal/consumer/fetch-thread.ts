@@ -10,7 +10,7 @@
 // this thread holds at most MAX_IN_FLIGHT batches of a partition the main thread has not finished.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
-import { createKafka } from '../kafka/kafka-client.js';
+import { createKafka, inflateInline } from '../kafka/kafka-client.js';
 import { createLogger } from '../log/logger.js';
 import { partitionId } from '../store/stats-store.js';
 import { packBatch, type TransferredBatch } from './batch-transfer.js';
@@ -49,6 +49,7 @@ const MAIN_BACKLOG = 2;
 /** Commits run one after another, and all of them before the consumer stops. */
 let commits: Promise<void> = Promise.resolve();
 
+inflateInline(); // this thread only fetches: see inflateInline
 const kafka = createKafka(config, log);
 const consumer: Consumer = kafka.consumer({
   ...consumerOptions(config),

@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { gzip, unzip } from 'node:zlib';
+import { gzip, unzip, unzipSync } from 'node:zlib';
 import kafkajs, {
   Kafka,
   type KafkaConfig,
@@ -40,10 +40,22 @@ const unzipAsync = promisify(unzip);
  */
 // kafkajs is CommonJS and Node cannot see `CompressionCodecs` as a named ESM export: go through default.
 const { CompressionCodecs, CompressionTypes } = kafkajs;
-CompressionCodecs[CompressionTypes.GZIP] = () => ({
+const gzipCodec = (inflate: (buffer: Buffer) => Promise<Buffer>) => () => ({
   compress: (encoder: { buffer: Buffer }) => gzipAsync(encoder.buffer, { level: 1 }),
-  decompress: (buffer: Buffer) => unzipAsync(buffer),
+  decompress: inflate,
 });
+CompressionCodecs[CompressionTypes.GZIP] = gzipCodec(unzipAsync);
+
+/**
+ * For a thread that does nothing but fetch (the consumer's fetch thread): fetched batches are
+ * inflated inline instead of on libuv's pool. kafkajs awaits the inflate of each batch in turn, so
+ * on the pool every batch waited for a hand-off to another thread and back, on two busy cores.
+ * Inline it costs the same CPU without those waits (BENCHMARKS.md). Not for a thread that serves
+ * HTTP: an inflate holds its event loop for milliseconds. Per thread: each has its own kafkajs.
+ */
+export function inflateInline(): void {
+  CompressionCodecs[CompressionTypes.GZIP] = gzipCodec(async (buffer) => unzipSync(buffer));
+}
 
 /** One kafkajs client per process; producer, consumer and admin come from it. */
 export function createKafka(config: Config, log: Logger, overrides: Partial<KafkaConfig> = {}): Kafka {

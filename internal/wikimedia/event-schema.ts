@@ -36,33 +36,35 @@ const tolerant = <T extends z.ZodType>(schema: T) => schema.optional().catch(und
 export const MAX_KEY_CHARS = 1_000;
 const KEYED_FIELDS = ['type', 'user', 'title'] as const;
 
-export const recentChangeSchema = z.object({
-  meta: z.object({
-    id: z.string().min(1).max(200),
-    dt: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time' }),
-    domain: z.string().min(1).max(500).toLowerCase(),
-  }),
-  type: tolerant(z.string()),
-  user: tolerant(z.string()),
-  bot: z.boolean().optional(),
-  wiki: tolerant(z.string()),
-  title: tolerant(z.string()),
-  namespace: tolerant(z.number()),
-  /** Page length in bytes before and after (for bytes changed); each side optional. */
-  length: tolerant(
-    z.object({
-      old: tolerant(z.number().int().min(0).max(MAX_PAGE_BYTES)),
-      new: tolerant(z.number().int().min(0).max(MAX_PAGE_BYTES)),
+export const recentChangeSchema = z
+  .object({
+    meta: z.object({
+      id: z.string().min(1).max(200),
+      dt: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time' }),
+      domain: z.string().min(1).max(500).toLowerCase(),
     }),
-  ),
-}).superRefine((event, ctx) => {
-  for (const field of KEYED_FIELDS) {
-    const value = event[field];
-    if (value !== undefined && value.length > MAX_KEY_CHARS) {
-      ctx.addIssue({ code: 'custom', path: [field], message: `longer than ${MAX_KEY_CHARS} characters` });
+    type: tolerant(z.string()),
+    user: tolerant(z.string()),
+    bot: z.boolean().optional(),
+    wiki: tolerant(z.string()),
+    title: tolerant(z.string()),
+    namespace: tolerant(z.number()),
+    /** Page length in bytes before and after (for bytes changed); each side optional. */
+    length: tolerant(
+      z.object({
+        old: tolerant(z.number().int().min(0).max(MAX_PAGE_BYTES)),
+        new: tolerant(z.number().int().min(0).max(MAX_PAGE_BYTES)),
+      }),
+    ),
+  })
+  .superRefine((event, ctx) => {
+    for (const field of KEYED_FIELDS) {
+      const value = event[field];
+      if (value !== undefined && value.length > MAX_KEY_CHARS) {
+        ctx.addIssue({ code: 'custom', path: [field], message: `longer than ${MAX_KEY_CHARS} characters` });
+      }
     }
-  }
-});
+  });
 
 export type RecentChange = z.output<typeof recentChangeSchema>;
 
