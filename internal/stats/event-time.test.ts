@@ -25,7 +25,9 @@ describe('eventTimeMs', () => {
       '2026-07-17T24:00:00Z',
       '2026-07-17T23:60:00Z',
       '2026-07-17T23:59:60Z', // leap second
-      '0099-01-01T00:00:00Z', // Date.UTC would read the year as 1999
+      '0099-01-01T00:00:00Z', // Date.UTC would read the year as 1999; Date.parse does not
+      '0000-01-01T00:00:00Z',
+      '0004-02-29T12:00:00.001Z',
       '0100-01-01T00:00:00Z',
       '2026-07-17T12:38:45.38Z',
       '2026-07-17T12:38:45.3845Z',

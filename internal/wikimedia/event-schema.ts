@@ -31,7 +31,7 @@ const tolerant = <T extends z.ZodType>(schema: T) => schema.optional().catch(und
  * would fail every retry of its batch). MediaWiki's own limits are far lower ($wgMaxNameChars 255,
  * titles 255 bytes plus a namespace prefix), so a longer one is not a Wikimedia event: it is a
  * schema error (dead-lettered with a reason), not a field to drop, which would count the event
- * under no user.
+ * under no user. Counted as JS counts `length` (UTF-16 units).
  */
 export const MAX_KEY_CHARS = 1_000;
 const KEYED_FIELDS = ['type', 'user', 'title'] as const;
