@@ -267,7 +267,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     );
     sourceCounter(
       'wikistream_sse_oversized_drops_total',
-      'SSE connections dropped because an event grew past MAX_EVENT_BYTES while arriving.',
+      'SSE events cut because they grew past MAX_EVENT_BYTES while arriving (skipped in the stream, or the connection dropped).',
       (c) => c.oversizedDrops,
     );
     ageGauge(

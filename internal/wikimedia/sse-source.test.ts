@@ -5,7 +5,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { capturingLogger } from '../../test/support/capturing-logger.js';
 import { waitFor } from '../../test/support/wait-for.js';
 import { drainedOrClosed } from '../replay/replay-server.js';
-import { FRAMING_SLACK_BYTES } from './event-size-guard.js';
+import { FRAMING_SLACK_BYTES, SKIP_FACTOR } from './event-size-guard.js';
 import { type SourceOptions, WikimediaSource } from './sse-source.js';
 
 /** One connection's script: what the server writes; it may keep writing until the client leaves. */
@@ -155,7 +155,7 @@ describe('WikimediaSource against hostile ids', () => {
 });
 
 describe('WikimediaSource against an event that never ends', () => {
-  it('drops the connection once the event passes MAX_EVENT_BYTES, rejects it, resumes after it', async () => {
+  it('drops the connection once the event passes SKIP_FACTOR x the limit, rejects it, resumes after it', async () => {
     const maxEventBytes = 1_024;
     const limit = maxEventBytes + FRAMING_SLACK_BYTES;
     let endlessBytesSent = 0;
@@ -189,6 +189,47 @@ describe('WikimediaSource against an event that never ends', () => {
     expect(source.largestPendingEventBytes).toBeLessThanOrEqual(limit);
     expect(endlessBytesSent).toBeGreaterThan(limit);
   });
+
+  // Skipped in the stream, not by reconnecting: without an id before its data, a resume could
+  // only start before it, and the server would send it again, for ever.
+  it.each([
+    ['no id at all', (data: string) => `event: message\ndata: ${data}\n\n`, 'good-1'],
+    ['its id after its data', (data: string) => `event: message\ndata: ${data}\nid: late-2\n\n`, 'good-1'],
+    ['its id before its data', (data: string) => `event: message\nid: big-2\ndata: ${data}\n\n`, 'big-2'],
+  ])(
+    'skips an oversized event with %s in place and goes on, on the same connection',
+    async (_, big, cursorAfterBig) => {
+      const maxEventBytes = 1_024;
+      const limit = maxEventBytes + FRAMING_SLACK_BYTES;
+      // Over 2 x 64 KiB (a socket read at most) plus the limit: the guard sees it pass the limit.
+      const huge = big(`{"meta":"${'x'.repeat(10 * limit)}"}`);
+      const script: Script = async (res) => {
+        // The good events share writes with the oversized one, which spans many writes (chunks).
+        res.write(`${frame('good-1', 1)}${huge.slice(0, 100)}`);
+        for (let at = 100; at < huge.length; at += 7_000) {
+          if (!res.write(huge.slice(at, at + 7_000))) await drainedOrClosed(res);
+        }
+        res.write(`${frame('good-3', 3)}${frame('good-4', 4)}`);
+      };
+      const server = await rawSseServer([script]);
+      const { handled, source } = startSource(server.url, { maxEventBytes });
+      await waitFor(() => handled.some((h) => h.eventId === 'event-4'), {
+        message: 'the events after the oversized one',
+        timeoutMs: 15_000,
+      });
+      expect(handled.map((h) => h.rejected ?? h.eventId)).toEqual([
+        'event-1',
+        'too_large',
+        'event-3',
+        'event-4',
+      ]);
+      expect(handled.map((h) => h.id)).toEqual(['good-1', cursorAfterBig, 'good-3', 'good-4']);
+      expect(server.requests).toHaveLength(1);
+      expect(source.counters.oversizedDrops).toBe(1);
+      expect(source.largestPendingEventBytes).toBeLessThanOrEqual(limit);
+      expect(huge.length).toBeLessThan(SKIP_FACTOR * limit);
+    },
+  );
 
   it('also bounds an event made of endless short data lines', async () => {
     const lines: Script = async (res) => {

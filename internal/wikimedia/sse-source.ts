@@ -3,7 +3,13 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import { Backoff } from './backoff.js';
 import { isCanary, type ParseResult, parseRecentChange, type RecentChange } from './event-schema.js';
-import { EventSizeGuard, FRAMING_SLACK_BYTES } from './event-size-guard.js';
+import {
+  EventSizeGuard,
+  FRAMING_SLACK_BYTES,
+  type OversizedEvent,
+  SKIP_FACTOR,
+  SKIPPED_EVENT_TYPE,
+} from './event-size-guard.js';
 import { describeUnusableCursor, isUsableCursor } from './sse-cursor.js';
 import { userAgent } from './user-agent.js';
 
@@ -45,7 +51,7 @@ export interface SourceCounters {
   lastEventAt: number;
   /** Events whose SSE id could not serve as a cursor (none, empty, non-ASCII...): kept the previous one. */
   idsIgnored: number;
-  /** Connections dropped because an event grew past MAX_EVENT_BYTES while arriving. */
+  /** Events cut because they grew past MAX_EVENT_BYTES while arriving (skipped, or their connection dropped). */
   oversizedDrops: number;
 }
 
@@ -148,11 +154,16 @@ export class WikimediaSource {
     this.gotEventSinceConnect = false;
     this.counters.lastActivityAt = Date.now();
     this.warnedIdThisConnection = false;
-    const connection: Connection = { oversized: undefined };
+    const connection: Connection = { oversized: undefined, guard: undefined };
     const es = new EventSource(this.options.url, {
       fetch: (input, init) => this.fetch(input, init, connection),
     });
     this.es = es;
+    // What the parser held of an event the guard skipped, closed by the guard, in stream order.
+    es.addEventListener(SKIPPED_EVENT_TYPE, () => {
+      const skipped = connection.guard?.takeSkipped();
+      if (es === this.es && skipped) this.rejectOversized(skipped, 'skipped');
+    });
     es.onopen = () => {
       this.log.info({ url: this.options.url, connects: this.counters.connects }, 'source connected');
     };
@@ -166,7 +177,7 @@ export class WikimediaSource {
       // Whatever the library meant to do next (its own fixed-interval retry, or giving up on a
       // non-200), we replace it with one policy: close, back off, reconnect from our cursor.
       if (connection.oversized) {
-        this.rejectOversized(connection.oversized);
+        this.rejectOversized(connection.oversized, 'dropped');
         this.reconnectAfter({ message: 'event too large: connection dropped', code: undefined });
         return;
       }
@@ -238,21 +249,30 @@ export class WikimediaSource {
     return this.resumeId ?? '';
   }
 
-  /** An event grew past the limit while arriving: reject it; the caller reconnects after it. */
-  private rejectOversized(guard: EventSizeGuard): void {
+  /**
+   * An event grew past the limit while arriving: reject it. `skipped`: the guard dropped it from
+   * the stream, which goes on. `dropped`: it passed SKIP_FACTOR x the limit without ending, so the
+   * connection was dropped; the caller reconnects after it (or, with no id of its own, before it).
+   */
+  private rejectOversized(event: OversizedEvent, how: 'skipped' | 'dropped'): void {
     this.counters.oversizedDrops++;
     this.counters.received++;
     this.counters.invalid++;
     this.counters.lastEventAt = Date.now();
-    // Not a reason to reset the backoff: a server that resends an oversized event it gave no id
+    // Not a reason to reset the backoff: a server that resends an endless event it gave no id
     // (so it cannot be skipped) is retried ever more slowly, not in a tight loop.
-    const ownId = guard.eventId();
-    const id = this.cursorAfter(ownId);
+    const id = this.cursorAfter(event.id);
+    const limit = this.options.maxEventBytes + FRAMING_SLACK_BYTES;
     const detail =
       `event is larger than ${this.options.maxEventBytes} bytes ` +
-      `(over ${guard.limitBytes} on the wire before it ended: connection dropped)`;
-    this.log.warn({ reason: 'too_large', detail, sseId: ownId, resumeAfter: id }, 'invalid event rejected');
-    this.handlers.onInvalid({ ok: false, reason: 'too_large', detail }, guard.headText(), id);
+      (how === 'skipped'
+        ? `(${event.bytes} on the wire: skipped)`
+        : `(over ${SKIP_FACTOR * limit} on the wire before it ended: connection dropped)`);
+    this.log.warn(
+      { reason: 'too_large', detail, sseId: event.id, resumeAfter: id },
+      'invalid event rejected',
+    );
+    this.handlers.onInvalid({ ok: false, reason: 'too_large', detail }, event.headText, id);
   }
 
   private checkIdle(): void {
@@ -299,22 +319,22 @@ export class WikimediaSource {
     // Every chunk, comment or event, proves the connection alive (the library hides comments).
     // The size guard runs here, before the library's parser buffers anything.
     const guard = new EventSizeGuard(this.options.maxEventBytes + FRAMING_SLACK_BYTES);
+    connection.guard = guard;
     let dropped = false;
     const touch = new TransformStream<Uint8Array, Uint8Array>({
       transform: (chunk, controller) => {
         this.counters.lastActivityAt = Date.now();
         if (dropped) return;
-        if (!guard.accept(chunk)) {
-          // Hand over the events this chunk completed, then end the stream: the library parses
-          // them, sees the end and reports an error, where `onerror` rejects the oversized event.
-          dropped = true;
-          if (guard.completeBytes > 0) controller.enqueue(chunk.subarray(0, guard.completeBytes));
-          connection.oversized = guard;
-          controller.terminate();
-          return;
-        }
+        const taken = guard.take(chunk);
+        for (const bytes of taken.pass) if (bytes.length > 0) controller.enqueue(bytes);
         this.largestPendingEventBytes = Math.max(this.largestPendingEventBytes, guard.pendingBytes);
-        controller.enqueue(chunk);
+        if (taken.endless) {
+          // Hand over what came before it, then end the stream: the library parses that, sees
+          // the end and reports an error, where `onerror` rejects the endless event.
+          dropped = true;
+          connection.oversized = taken.endless;
+          controller.terminate();
+        }
       },
     });
     return new Response(response.body.pipeThrough(touch), {
@@ -327,8 +347,10 @@ export class WikimediaSource {
 
 /** One connection's state shared by its fetch wrapper and its event handlers. */
 interface Connection {
-  /** Set when an event grew past the limit: the stream was ended on purpose. */
-  oversized: EventSizeGuard | undefined;
+  /** Set when an event grew past all bounds: the stream was ended on purpose. */
+  oversized: OversizedEvent | undefined;
+  /** The size guard of the connection's response, which holds the events it skipped. */
+  guard: EventSizeGuard | undefined;
 }
 
 function headerEntries(headers: RequestInit['headers']): Array<[string, string]> {
