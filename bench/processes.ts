@@ -72,12 +72,16 @@ export async function stop(watched: Watched | undefined): Promise<void> {
 /** CPU seconds (user + system) a process used so far, from /proc; 0 where there is none. */
 export function cpuSeconds(pid: number | undefined): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
+    return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return 0;
   }
+}
+
+/** utime + stime of a `/proc/.../stat` line, in seconds (clock ticks, 100/s); the name may hold spaces. */
+function statCpuSeconds(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** What a Node process's threads do, by their OS thread names (`/proc/PID/task/TID/comm`). */
@@ -100,7 +104,6 @@ export function threadCpuSeconds(pid: number | undefined): Partial<Record<Thread
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const kind: ThreadKind =
         tid === String(pid)
           ? 'main'
@@ -111,7 +114,7 @@ export function threadCpuSeconds(pid: number | undefined): Partial<Record<Thread
               : name.startsWith('libuv-worker')
                 ? 'libuv'
                 : 'other';
-      out[kind] = (out[kind] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+      out[kind] = (out[kind] ?? 0) + statCpuSeconds(stat);
     } catch {
       // the thread ended between listing and reading: its time is gone with it
     }

@@ -91,7 +91,7 @@ export class EventSizeGuard {
       this.headLength = 0;
     }
     this.keepHead(end < 0 ? bytes : bytes.subarray(end));
-    this.tail = Buffer.from(bytes.subarray(Math.max(0, bytes.length - 2)));
+    this.tail = lastTwo(bytes);
     if (pending <= this.limitBytes) {
       this.pending = pending;
       this.passed(bytes);
@@ -111,7 +111,7 @@ export class EventSizeGuard {
     const end = firstBoundaryEnd(bytes, this.tail);
     if (end < 0) {
       skipping.bytes += bytes.length;
-      this.tail = Buffer.from(bytes.subarray(Math.max(0, bytes.length - 2)));
+      this.tail = lastTwo(bytes);
       return this.overBound({ pass: [] });
     }
     // It ended: close what the parser holds of it as a marker event, then go on with the rest.
@@ -145,6 +145,11 @@ export class EventSizeGuard {
     this.head.push(kept);
     this.headLength += kept.length;
   }
+}
+
+/** A copy of the last two bytes: a blank line may begin there and end in the next chunk. */
+function lastTwo(bytes: Buffer): Buffer<ArrayBuffer> {
+  return Buffer.from(bytes.subarray(Math.max(0, bytes.length - 2)));
 }
 
 /** The `id:` field among an event's first lines, when it came before its data (EventStreams does so). */

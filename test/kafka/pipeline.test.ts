@@ -47,6 +47,28 @@ function linesAtError(child: RunningChild): string[] {
     .filter((line) => line.startsWith('{') && (JSON.parse(line) as { level: number }).level >= 50);
 }
 
+/** The stream flowing at 1,500 events/s through a producer, and a consumer on `dataDir` halfway through it. */
+async function consumerHalfway() {
+  const kafka = await startTestKafka();
+  const { url } = await startReplay({ ratePerSec: 1_500 });
+  await startProducer(kafka, url, tempDataDir());
+  const dataDir = tempDataDir();
+  const first = await startConsumer(kafka, dataDir);
+  await statsReaching(first.port, first.child, Math.floor(EXPECTED.total / 2));
+  return { kafka, dataDir, first };
+}
+
+/** A consumer started again on `dataDir` (the first one gone) ends with exactly the expected counts. */
+async function restartedConsumerCountsExactly(
+  kafka: Awaited<ReturnType<typeof startTestKafka>>,
+  dataDir: string,
+) {
+  const second = await startConsumer(kafka, dataDir);
+  await statsReaching(second.port, second.child, EXPECTED.total);
+  expectExact(await settledStats(second.port), EXPECTED);
+  return second;
+}
+
 describe('producer -> Kafka -> consumer, as separate processes over real sockets', () => {
   it('counts exactly what the recorded events say, and a normal run logs nothing at error', async () => {
     const kafka = await startTestKafka();
@@ -72,35 +94,21 @@ describe('producer -> Kafka -> consumer, as separate processes over real sockets
   });
 
   it('stays exact when the consumer is SIGKILLed mid-stream and restarted', async () => {
-    const kafka = await startTestKafka();
-    const { url } = await startReplay({ ratePerSec: 1_500 });
-    await startProducer(kafka, url, tempDataDir());
-    const dataDir = tempDataDir();
-    const first = await startConsumer(kafka, dataDir);
-    await statsReaching(first.port, first.child, Math.floor(EXPECTED.total / 2));
+    const { kafka, dataDir, first } = await consumerHalfway();
     // Kill it once it has a checkpoint (usually older than its last commit: the seek-back path).
     await waitFor(() => existsSync(join(dataDir, 'consumer-checkpoint.json')), { message: 'a checkpoint' });
     first.child.process.kill('SIGKILL');
     expect(await first.child.exited).toBe('SIGKILL');
-    const second = await startConsumer(kafka, dataDir);
-    await statsReaching(second.port, second.child, EXPECTED.total);
-    expectExact(await settledStats(second.port), EXPECTED);
+    const second = await restartedConsumerCountsExactly(kafka, dataDir);
     expect(second.child.output()).toContain('memory store restored from checkpoint');
   });
 
   it('stops cleanly on SIGTERM mid-stream (batches in flight between its threads) and restarts exact', async () => {
-    const kafka = await startTestKafka();
-    const { url } = await startReplay({ ratePerSec: 1_500 });
-    await startProducer(kafka, url, tempDataDir());
-    const dataDir = tempDataDir();
-    const first = await startConsumer(kafka, dataDir);
-    await statsReaching(first.port, first.child, Math.floor(EXPECTED.total / 2));
+    const { kafka, dataDir, first } = await consumerHalfway();
     first.child.process.kill('SIGTERM');
     expect(await first.child.exited).toBe(0);
     expect(linesAtError(first.child)).toEqual([]);
-    const second = await startConsumer(kafka, dataDir);
-    await statsReaching(second.port, second.child, EXPECTED.total);
-    expectExact(await settledStats(second.port), EXPECTED);
+    await restartedConsumerCountsExactly(kafka, dataDir);
   });
 
   it('stays exact when the producer is SIGKILLed mid-stream and restarted (duplicates removed)', async () => {
